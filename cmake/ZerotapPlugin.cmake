@@ -1,0 +1,40 @@
+# zt_add_plugin(<name> SOURCES ... [LIBS ...] [INCLUDES ...])
+#
+# One cache option per plugin, ZEROTAP_PLUGIN_<NAME> = ON | OFF | BUILTIN,
+# defaulting to ZEROTAP_PLUGINS_DEFAULT_ON. ON builds <name>.so installed in
+# the component <name>; BUILTIN compiles the same sources into the agent.
+function(zt_add_plugin name)
+  cmake_parse_arguments(P "" "" "SOURCES;LIBS;INCLUDES" ${ARGN})
+  string(TOUPPER ${name} uname)
+  if(ZEROTAP_PLUGINS_DEFAULT_ON)
+    set(def ON)
+  else()
+    set(def OFF)
+  endif()
+  set(ZEROTAP_PLUGIN_${uname} ${def} CACHE STRING "Build plugin ${name}: ON (shared object), BUILTIN or OFF")
+  set_property(CACHE ZEROTAP_PLUGIN_${uname} PROPERTY STRINGS ON OFF BUILTIN)
+  set(mode ${ZEROTAP_PLUGIN_${uname}})
+  if(mode STREQUAL "OFF" OR NOT mode)
+    return()
+  endif()
+  if(mode STREQUAL "BUILTIN")
+    add_library(zt_plugin_${name} OBJECT ${P_SOURCES})
+    target_compile_definitions(zt_plugin_${name} PRIVATE ZT_PLUGIN_BUILTIN)
+    set_property(GLOBAL APPEND PROPERTY ZT_BUILTIN_PLUGINS ${name})
+    set_property(GLOBAL APPEND PROPERTY ZT_BUILTIN_LIBS ${P_LIBS})
+  else()
+    add_library(zt_plugin_${name} MODULE ${P_SOURCES})
+    set_target_properties(zt_plugin_${name} PROPERTIES
+      PREFIX "" OUTPUT_NAME ${name}
+      LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/plugins-out
+      C_VISIBILITY_PRESET hidden)
+    target_link_options(zt_plugin_${name} PRIVATE -Wl,--no-undefined)
+    install(TARGETS zt_plugin_${name} LIBRARY DESTINATION ${ZEROTAP_PLUGIN_INSTALL_DIR} COMPONENT ${name})
+  endif()
+  set_target_properties(zt_plugin_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  target_include_directories(zt_plugin_${name} PRIVATE ${CMAKE_SOURCE_DIR}/sdk/include ${P_INCLUDES})
+  if(P_LIBS)
+    target_link_libraries(zt_plugin_${name} PRIVATE ${P_LIBS})
+  endif()
+  set_property(GLOBAL APPEND PROPERTY ZT_ALL_PLUGINS ${name})
+endfunction()

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Plugin descriptor, config schema, component ops tables and the macro that
+ * defines a plugin's one exported symbol.
+ *
+ * A plugin source file ends with
+ *
+ *     ZT_PLUGIN_DEFINE(myname, ZT_KIND_EXPORTER, "1.0.0", "Apache-2.0",
+ *                      "one-line description", my_config_fields, &my_ops);
+ *
+ * Built as a shared object this defines the only exported symbol,
+ * zt_plugin_entry_v1(). Built into the agent (ZT_PLUGIN_BUILTIN defined by
+ * the build) it defines zt_builtin_entry_myname() instead; the source is
+ * the same.
+ */
+#ifndef ZEROTAP_PLUGIN_H
+#define ZEROTAP_PLUGIN_H
+
+#include <zerotap/abi.h>
+#include <zerotap/host.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- config */
+
+/* Config value types (uint32_t). */
+#define ZT_CFG_STRING 1u
+#define ZT_CFG_INT 2u
+#define ZT_CFG_DOUBLE 3u
+#define ZT_CFG_BOOL 4u
+#define ZT_CFG_STRING_LIST 5u
+#define ZT_CFG_OBJECT 6u /* any JSON object; read with config_json */
+
+/* Config field flags (uint32_t bit mask). */
+#define ZT_CFG_F_REQUIRED 1u /* must be present; default ignored */
+#define ZT_CFG_F_SECRET 2u   /* never logged or shown with its value */
+
+/*
+ * One key of a plugin's config schema. The core refuses keys the schema
+ * does not declare and values of the wrong type, with file:line:column.
+ * The array ends with an entry whose key is NULL. Since minor 0.
+ */
+struct zt_config_field {
+	const char *key;
+	uint32_t type;           /* ZT_CFG_* */
+	uint32_t flags;          /* ZT_CFG_F_* */
+	const char *default_json; /* default as JSON text ("10", "\"x\"", "[]"); NULL = none */
+	const char *doc;          /* one or two sentences for --describe-plugin and docs */
+	int64_t min;              /* ZT_CFG_INT bounds, inclusive; min > max = unbounded */
+	int64_t max;
+};
+
+#define ZT_CFG_END { NULL, 0, 0, NULL, NULL, 0, 0 }
+
+/* ------------------------------------------------------------ descriptor */
+
+struct zt_plugin_desc {
+	uint32_t magic;       /* ZT_PLUGIN_MAGIC */
+	uint32_t struct_size; /* sizeof(struct zt_plugin_desc) as built */
+	uint16_t abi_major;
+	uint16_t abi_minor;
+	uint32_t kind;        /* ZT_KIND_* */
+	const char *name;     /* unique; [a-z0-9_-]{1,32} */
+	const char *version;
+	const char *license;
+	const char *description;
+	const char *origin;   /* homepage or vendor */
+	const struct zt_config_field *config; /* NULL-key terminated, may be NULL */
+	const struct zt_ops_header *ops;      /* the kind's ops table */
+};
+
+/* ------------------------------------------------------------- discovery */
+
+/* Process event types (uint32_t). */
+#define ZT_PROC_EXEC 1u   /* a process image was exec'd */
+#define ZT_PROC_FORK 2u   /* a new process (not a thread) was created */
+#define ZT_PROC_EXIT 3u   /* the last thread of a process exited */
+#define ZT_PROC_OOM 4u    /* the OOM killer chose this process */
+
+/* Kernel process lifecycle event, delivered to discovery plugins. Since minor 0. */
+struct zt_process_event {
+	uint32_t struct_size;
+	uint32_t type;       /* ZT_PROC_* */
+	uint32_t pid;        /* tgid */
+	uint32_t ppid;       /* parent tgid (EXEC, FORK) */
+	int32_t exit_code;   /* EXIT: wait(2)-style status (code << 8 | signal) */
+	uint32_t reserved;
+	uint64_t ts_ns;      /* CLOCK_MONOTONIC */
+	uint64_t cgroup_id;  /* v2 cgroup id (0 when unknown) */
+	struct zt_str comm;
+};
+
+/*
+ * Discovery component. Callbacks run on the dispatch thread, one at a time
+ * per instance; none may block for long (reading /proc and cgroupfs is
+ * fine, network calls are not).
+ */
+struct zt_discovery_ops {
+	struct zt_ops_header hdr;
+	/* Required. Called once per instance at start and after a config
+	 * change. *state is the plugin's own; the core passes it back. */
+	int (*init)(const struct zt_host *host, zt_instance *inst, void **state);
+	/* Required. Frees everything init allocated. */
+	void (*fini)(void *state);
+	/* Optional. Every kernel process event, in order. The event is
+	 * borrowed for the call. */
+	void (*on_process_event)(void *state, const struct zt_process_event *ev);
+};
+
+/* -------------------------------------------------------------- exporter */
+
+/*
+ * Exporter component. init/fini run on the dispatch thread; an exporter
+ * may start threads of its own (an HTTP server) and read metrics from them
+ * with host->metrics_collect. It must never block the dispatch thread.
+ */
+struct zt_exporter_ops {
+	struct zt_ops_header hdr;
+	/* Required. */
+	int (*init)(const struct zt_host *host, zt_instance *inst, void **state);
+	/* Required. Stops the exporter's threads and frees its state. */
+	void (*fini)(void *state);
+};
+
+/* ----------------------------------------------------------------- entry */
+
+#define ZT_ENTRY_SYMBOL "zt_plugin_entry_v1"
+typedef const struct zt_plugin_desc *(*zt_plugin_entry_fn)(void);
+
+#if defined(__GNUC__)
+#define ZT_EXPORT __attribute__((visibility("default")))
+#else
+#define ZT_EXPORT
+#endif
+
+#define ZT__CAT2(a, b) a##b
+#define ZT__CAT(a, b) ZT__CAT2(a, b)
+
+#define ZT__DESC(id, kind_, version_, license_, description_, config_, ops_) \
+	static const struct zt_plugin_desc ZT__CAT(zt__desc_, id) = {             \
+		.magic = ZT_PLUGIN_MAGIC,                                             \
+		.struct_size = sizeof(struct zt_plugin_desc),                         \
+		.abi_major = ZT_ABI_MAJOR,                                            \
+		.abi_minor = ZT_ABI_MINOR,                                            \
+		.kind = (kind_),                                                      \
+		.name = #id,                                                          \
+		.version = (version_),                                                \
+		.license = (license_),                                                \
+		.description = (description_),                                       \
+		.origin = "zerotap",                                                  \
+		.config = (config_),                                                  \
+		.ops = &(ops_)->hdr,                                                  \
+	}
+
+#ifdef ZT_PLUGIN_BUILTIN
+#define ZT_PLUGIN_DEFINE(id, kind_, version_, license_, description_, config_, ops_) \
+	ZT__DESC(id, kind_, version_, license_, description_, config_, ops_);          \
+	const struct zt_plugin_desc *ZT__CAT(zt_builtin_entry_, id)(void);             \
+	const struct zt_plugin_desc *ZT__CAT(zt_builtin_entry_, id)(void)              \
+	{                                                                              \
+		return &ZT__CAT(zt__desc_, id);                                            \
+	}
+#else
+#define ZT_PLUGIN_DEFINE(id, kind_, version_, license_, description_, config_, ops_) \
+	ZT__DESC(id, kind_, version_, license_, description_, config_, ops_);          \
+	ZT_EXPORT const struct zt_plugin_desc *zt_plugin_entry_v1(void);               \
+	ZT_EXPORT const struct zt_plugin_desc *zt_plugin_entry_v1(void)                \
+	{                                                                              \
+		return &ZT__CAT(zt__desc_, id);                                            \
+	}
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif
