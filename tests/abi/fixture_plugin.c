@@ -24,7 +24,7 @@ static int fx_init(const struct zt_host *host, zt_instance *inst, void **state)
 	return 0;
 }
 
-static void fx_fini(void *state)
+static __attribute__((unused)) void fx_fini(void *state)
 {
 }
 
