@@ -62,7 +62,7 @@ struct zt_plugin_desc {
 	uint16_t abi_major;
 	uint16_t abi_minor;
 	uint32_t kind;        /* ZT_KIND_* */
-	const char *name;     /* unique; [a-z0-9_-]{1,32} */
+	const char *name;     /* unique; [a-z0-9_]{1,32} (a C identifier: ZT_PLUGIN_DEFINE pastes it) */
 	const char *version;
 	const char *license;
 	const char *description;

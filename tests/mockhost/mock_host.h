@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mock_host: a complete `struct zt_host` for plugin unit tests, without
+ * the agent. A test links the plugin's sources compiled with
+ * -DZT_PLUGIN_BUILTIN, hands zt_builtin_entry_<name> to mock_plugin_start()
+ * and then drives and inspects everything the plugin did through the host:
+ *
+ *   config     from a JSON string, validated against the plugin's schema
+ *              the way the core does it (unknown keys, types, int bounds,
+ *              required keys, defaults filled in);
+ *   metrics    an in-memory registry with the core's semantics (counters
+ *              only grow, overflow series past max_series, -EEXIST for a
+ *              conflicting definition) and lookup helpers for assertions;
+ *              metrics_collect walks a copied snapshot with the constant
+ *              labels machine_id and system_uuid first, as the core does;
+ *   timers     recorded; mock_fire_timers() runs each one once;
+ *   fd watches recorded; mock_fire_fd() runs a watch's callback;
+ *   entities   process_set/remove, container_set/remove kept in tables;
+ *   log        captured in a buffer ("LEVEL instance: message\n" lines);
+ *              set MOCK_HOST_LOG=1 in the environment to echo to stderr.
+ *
+ * The mock is one global host (as the core is one per process). Every
+ * function is thread-safe, so an exporter's own threads may call the host
+ * while the test inspects it. mock_reset() frees everything; call it from
+ * each test's teardown.
+ *
+ * See tests/mockhost/README.md for a worked example.
+ */
+#ifndef ZT_TESTS_MOCK_HOST_H
+#define ZT_TESTS_MOCK_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zerotap/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* The host table to pass to a plugin's init (mock_plugin_start does). */
+const struct zt_host *mock_host(void);
+/* Frees every instance, metric, timer, watch, entity and log line and
+ * restores the default node labels and the real clocks. Plugins still
+ * running are NOT stopped: stop them first. */
+void mock_reset(void);
+
+/* ------------------------------------------------------- config, plugins */
+
+/*
+ * A plugin instance with its config. config_json is a JSON object (NULL
+ * means "{}"). With a schema it is validated and completed like the core
+ * does; a bad config logs the reason and returns -EINVAL. Without one the
+ * accessors see the JSON as given. Freed by mock_reset().
+ */
+int mock_instance_create(const char *name, const char *config_json, const struct zt_config_field *schema,
+			 zt_instance **out);
+const char *mock_instance_name(zt_instance *inst);
+
+struct mock_plugin {
+	const struct zt_plugin_desc *desc;
+	zt_instance *inst;
+	void *state; /* what the plugin's init stored */
+};
+
+/* The loader's checks of a descriptor (magic, ABI, kind, name, ops header,
+ * required callbacks). 0 or -EINVAL with the reason logged. */
+int mock_plugin_check(const struct zt_plugin_desc *desc);
+/*
+ * Checks the descriptor from `entry`, creates an instance (named
+ * instance_name, or the plugin's name when NULL) with config_json and
+ * calls the ops' init. Returns init's result; on failure nothing is left
+ * running and *out is untouched.
+ */
+int mock_plugin_start(zt_plugin_entry_fn entry, const char *instance_name, const char *config_json,
+		      struct mock_plugin **out);
+/* Calls fini, drops the instance's timers and fd watches (as the core
+ * does when an instance stops) and frees p. NULL is a no-op. */
+void mock_plugin_stop(struct mock_plugin *p);
+/* Delivers a process event to a discovery plugin (no-op without the
+ * callback). */
+void mock_plugin_process_event(struct mock_plugin *p, const struct zt_process_event *ev);
+
+/* --------------------------------------------------------------- metrics */
+
+/*
+ * Lookups take the family's own label values (not the constant labels),
+ * in the family's label order, terminated by NULL:
+ *
+ *     mock_metric_value("node_net_interface_up", "eth0", NULL)
+ *     mock_metric_value("node_uptime_seconds", NULL)
+ *
+ * A wrong number of values finds nothing.
+ */
+/* Counter/gauge value, or a histogram's sum. NAN when absent. */
+double mock_metric_value(const char *name, ...);
+/* 1 when the series exists. */
+int mock_metric_exists(const char *name, ...);
+/* Histogram observation count; 0 when absent. */
+uint64_t mock_metric_hist_count(const char *name, ...);
+/* Histogram cumulative count at upper bound `le` (+INFINITY = count);
+ * UINT64_MAX when the series or bound does not exist. */
+uint64_t mock_metric_hist_bucket(const char *name, double le, ...);
+/* Series in a family (overflow included), or -1 when not registered. */
+long mock_metric_series_count(const char *name);
+/* ZT_METRIC_* of a family, 0 when not registered. */
+uint32_t mock_metric_type(const char *name);
+/* Updates that went to a family's overflow series. */
+uint64_t mock_metric_overflowed(const char *name);
+/* Default cardinality cap for families registered with max_series 0
+ * (10000, like the core, until changed). */
+void mock_set_default_max_series(uint32_t max);
+
+/* ----------------------------------------------------------- event loop */
+
+/* Armed timers of inst (NULL = of every instance). */
+size_t mock_timer_count(zt_instance *inst);
+/* Interval of inst's i-th armed timer in creation order; 0 if none. */
+uint64_t mock_timer_interval(zt_instance *inst, size_t i);
+/* Runs every timer armed at the time of the call once, in creation
+ * order (a timer cancelled by an earlier callback is skipped). Returns how
+ * many ran. */
+int mock_fire_timers(void);
+
+/* Watched fds of inst (NULL = every instance). */
+size_t mock_fd_watch_count(zt_instance *inst);
+/* 1 and the events when fd is watched, else 0. */
+int mock_fd_watched(int fd, uint32_t *events);
+/* Runs fd's watch callback with `events`; -ENOENT when not watched. */
+int mock_fire_fd(int fd, uint32_t events);
+
+/* ------------------------------------------------------------- entities */
+
+struct mock_process {
+	uint32_t pid;
+	uint32_t ppid;
+	char *comm;
+	char *container_id;
+	char *app_id;
+	zt_instance *inst;
+};
+
+struct mock_container {
+	char *container_id;
+	char *name;
+	char *image;
+	char *runtime;
+	zt_instance *inst;
+};
+
+/* Calls made so far, whatever their outcome. */
+struct mock_calls {
+	unsigned process_set;
+	unsigned process_remove;
+	unsigned container_set;
+	unsigned container_remove;
+	unsigned metrics_collect;
+};
+
+/* Borrowed until the entry changes or mock_reset(); NULL when absent. */
+const struct mock_process *mock_process_get(uint32_t pid);
+const struct mock_container *mock_container_get(const char *container_id);
+size_t mock_process_count(void);
+size_t mock_container_count(void);
+struct mock_calls mock_calls(void);
+
+/* ------------------------------------------------------ node, clock, log */
+
+/* Node identity for node_label(); value NULL removes the label. Defaults:
+ * machine_id, system_uuid, hostname as in mock_host.c. */
+int mock_set_node_label(const char *name, const char *value);
+/* Fixed clocks for now_ns()/wall_ns(); (0, 0) restores the real ones. */
+void mock_set_clock(uint64_t mono_ns, uint64_t wall_ns);
+
+/* 1 when the captured log contains needle. */
+int mock_log_contains(const char *needle);
+/* Copies what follows the first occurrence of needle up to the end of its
+ * line into out (NUL-terminated). 0, or -ENOENT when absent. */
+int mock_log_after(const char *needle, char *out, size_t outlen);
+/* Lines logged at `level` (ZT_LOG_*). */
+size_t mock_log_count(uint32_t level);
+/* A copy of the whole captured log; the caller frees it. */
+char *mock_log_dup(void);
+void mock_log_clear(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
