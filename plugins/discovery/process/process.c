@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * process: discovery of processes and their containers.
+ *
+ * This file holds the plugin's entry, its config, the pid table and the
+ * handling of the kernel's process events. Per event it reads at most
+ * /proc/PID/cgroup (and /proc/PID/cmdline for java-like runtimes); the
+ * full /proc walk happens at start and on the slow rescan timer only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zerotap/plugin.h>
+
+#include "state.h"
+#include "stats.h"
+
+/* /proc/PID/cgroup of a process in a deep k8s hierarchy with every v1
+ * controller is ~2.5 KB; longer content is cut and its last line dropped
+ * as malformed. */
+#define CGROUP_BUF 8192
+
+/* ------------------------------------------------------------ pid table */
+
+static size_t phash(uint32_t pid, size_t cap)
+{
+	return (size_t)((pid * 2654435761u) & (uint32_t)(cap - 1));
+}
+
+struct pentry *pd_proc_find(struct pstate *s, uint32_t pid)
+{
+	size_t i;
+
+	if (!pid || !s->procs)
+		return NULL;
+	for (i = phash(pid, s->pcap); s->procs[i].pid; i = (i + 1) & (s->pcap - 1))
+		if (s->procs[i].pid == pid)
+			return &s->procs[i];
+	return NULL;
+}
+
+static int proc_grow(struct pstate *s)
+{
+	size_t ncap = s->pcap ? s->pcap * 2 : 4096;
+	struct pentry *nv = calloc(ncap, sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->pcap; i++) {
+		size_t j;
+		if (!s->procs[i].pid)
+			continue;
+		for (j = phash(s->procs[i].pid, ncap); nv[j].pid; j = (j + 1) & (ncap - 1))
+			;
+		nv[j] = s->procs[i];
+	}
+	free(s->procs);
+	s->procs = nv;
+	s->pcap = ncap;
+	return 0;
+}
+
+/* Entries move when the table grows: never keep a pentry pointer across a
+ * call that may insert. NULL when the table is at its bound. */
+static struct pentry *proc_insert(struct pstate *s, uint32_t pid)
+{
+	struct pentry *p = pd_proc_find(s, pid);
+	size_t i;
+
+	if (p)
+		return p;
+	if (s->pcount >= PT_MAX_PROCS) {
+		if (!s->warned_procs++)
+			s->host->log(s->inst, ZT_LOG_WARN, "process table full (%u): new processes are not tracked",
+				     PT_MAX_PROCS);
+		return NULL;
+	}
+	if ((s->pcount + 1) * 4 > s->pcap * 3 && proc_grow(s))
+		return NULL;
+	for (i = phash(pid, s->pcap); s->procs[i].pid; i = (i + 1) & (s->pcap - 1))
+		;
+	memset(&s->procs[i], 0, sizeof(s->procs[i]));
+	s->procs[i].pid = pid;
+	s->pcount++;
+	return &s->procs[i];
+}
+
+/* Backward-shift deletion keeps linear probing correct without tombstones. */
+static void proc_delete(struct pstate *s, struct pentry *p)
+{
+	size_t mask = s->pcap - 1, i = (size_t)(p - s->procs), j = i;
+
+	memset(&s->procs[i], 0, sizeof(s->procs[i]));
+	s->pcount--;
+	for (;;) {
+		size_t k;
+		j = (j + 1) & mask;
+		if (!s->procs[j].pid)
+			return;
+		k = phash(s->procs[j].pid, s->pcap);
+		/* move j into the hole at i unless its home k lies in (i, j] */
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			s->procs[i] = s->procs[j];
+			memset(&s->procs[j], 0, sizeof(s->procs[j]));
+			i = j;
+		}
+	}
+}
+
+/* ------------------------------------------------------------- /proc I/O */
+
+static int proc_file(struct pstate *s, uint32_t pid, const char *name, char *buf, size_t cap, size_t *len)
+{
+	char path[512];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%u/%s", s->proc_root, pid, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return pd_st_read(path, buf, cap, len);
+}
+
+static void tell_core(struct pstate *s, uint32_t pid, uint32_t ppid, const char *comm, const char *cid,
+		      const char *app_id)
+{
+	struct zt_process_info pi = { .struct_size = sizeof(pi), .pid = pid, .ppid = ppid };
+
+	pi.comm = (struct zt_str){ comm, strlen(comm) };
+	pi.container_id = (struct zt_str){ cid, strlen(cid) };
+	pi.app_id = (struct zt_str){ app_id, strlen(app_id) };
+	s->host->process_set(s->inst, &pi);
+}
+
+/* Tracks pid in c (or, when the container table was full, only reports
+ * fallback_id to the core). */
+static void attach(struct pstate *s, uint32_t pid, uint32_t ppid, const char *comm, size_t comm_len, struct ctr *c,
+		   const struct cg_proc_paths *pp, const char *fallback_id)
+{
+	struct pentry *p = proc_insert(s, pid);
+	char cm[16];
+
+	if (comm_len >= sizeof(cm))
+		comm_len = sizeof(cm) - 1;
+	memcpy(cm, comm, comm_len);
+	cm[comm_len] = 0;
+	if (p) {
+		if (p->c != c) {
+			/* join first: c's restart logic must not see a transient
+			 * state of the old container */
+			if (c)
+				pd_ctr_join(s, c, pp);
+			if (p->c)
+				pd_ctr_leave(s, p->c);
+			p->c = c;
+		}
+		p->ppid = ppid;
+		memcpy(p->comm, cm, sizeof(cm));
+	}
+	if (c)
+		tell_core(s, pid, ppid, cm, c->id, c->app_id);
+	else
+		tell_core(s, pid, ppid, cm, fallback_id, fallback_id);
+}
+
+/* Application type from comm, with the cmdline for shared runtimes. */
+static void detect_app(struct pstate *s, uint32_t pid, struct ctr *c, const char *comm, size_t comm_len)
+{
+	char cmd[4096];
+	size_t n = 0;
+	const char *t;
+
+	if (!c)
+		return;
+	if (pd_cg_app_type_needs_cmdline(comm, comm_len) && proc_file(s, pid, "cmdline", cmd, sizeof(cmd), &n))
+		n = 0;
+	t = pd_cg_app_type(comm, comm_len, n ? cmd : NULL, n);
+	if (t)
+		pd_ctr_app_type(s, c, t);
+	/* Without runtime metadata the pod's pause container is only known
+	 * by its process: it is infrastructure, not an application. */
+	if (c->kind == CG_KIND_K8S && c->pending_meta && comm_len == 5 && !memcmp(comm, "pause", 5))
+		c->sandbox = 1;
+}
+
+/* Resolves pid's container from /proc/PID/cgroup. 0, or a negative errno
+ * when the process is gone (or its file unreadable). */
+static int resolve_pid(struct pstate *s, uint32_t pid, struct cg_proc_paths *pp, char *buf, struct ctr **c,
+		       char *fallback, size_t fblen)
+{
+	size_t len;
+	int err = proc_file(s, pid, "cgroup", buf, CGROUP_BUF, &len);
+
+	if (err)
+		return err;
+	err = pd_cg_parse_proc_cgroup(buf, len, pp);
+	if (err)
+		return err;
+	*c = pd_ctr_resolve(s, pp, fallback, fblen);
+	return 0;
+}
+
+void pd_proc_discover(struct pstate *s, uint32_t pid)
+{
+	char buf[CGROUP_BUF], stat[1024], fallback[PT_ID_MAX];
+	struct cg_proc_paths pp;
+	struct st_pidstat ps;
+	struct ctr *c = NULL;
+	size_t len;
+
+	if (proc_file(s, pid, "stat", stat, sizeof(stat), &len) || pd_st_parse_pid_stat(stat, len, &ps))
+		return;
+	if (ps.flags & ST_PF_KTHREAD)
+		return; /* kernel threads belong to no container */
+	if (resolve_pid(s, pid, &pp, buf, &c, fallback, sizeof(fallback)))
+		return;
+	attach(s, pid, ps.ppid, ps.comm, strlen(ps.comm), c, &pp, fallback);
+	detect_app(s, pid, c, ps.comm, strlen(ps.comm));
+}
+
+void pd_proc_exit(struct pstate *s, uint32_t pid)
+{
+	struct pentry *p = pd_proc_find(s, pid);
+	struct ctr *c;
+
+	if (!p)
+		return;
+	c = p->c;
+	/* The last run-delay since the previous tick, while the zombie still
+	 * answers; a reaped pid just fails the read. */
+	if (c && c->metrics)
+		pd_proc_sample(s, p);
+	proc_delete(s, p);
+	if (c)
+		pd_ctr_leave(s, c);
+	s->host->process_remove(s->inst, pid);
+}
+
+int pd_proc_sample(struct pstate *s, struct pentry *p)
+{
+	char buf[1024];
+	size_t len;
+	uint64_t v;
+	struct st_pidstat ps;
+	int err;
+
+	err = proc_file(s, p->pid, "schedstat", buf, sizeof(buf), &len);
+	if (err == -ENOENT || err == -ESRCH)
+		return -ENOENT;
+	if (!err && !pd_st_parse_schedstat(buf, &v)) {
+		/* A new entry contributes everything it waited so far; later
+		 * only growth counts, so the sum stays monotonic when processes
+		 * exit (their last reading stays in the container's total). */
+		if (!(p->sampled & 1))
+			p->c->delay_ns += v;
+		else if (v >= p->run_delay_ns)
+			p->c->delay_ns += v - p->run_delay_ns;
+		p->run_delay_ns = v;
+		p->sampled |= 1;
+	}
+	if (!s->delayacct)
+		return 0;
+	err = proc_file(s, p->pid, "stat", buf, sizeof(buf), &len);
+	if (err == -ENOENT || err == -ESRCH)
+		return -ENOENT;
+	if (!err && !pd_st_parse_pid_stat(buf, len, &ps) && ps.has_blkio) {
+		if (!(p->sampled & 2))
+			p->c->blkio_ticks += ps.blkio_ticks;
+		else if (ps.blkio_ticks >= p->blkio_ticks)
+			p->c->blkio_ticks += ps.blkio_ticks - p->blkio_ticks;
+		p->blkio_ticks = ps.blkio_ticks;
+		p->sampled |= 2;
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- events */
+
+static void on_exec(struct pstate *s, const struct zt_process_event *ev)
+{
+	char buf[CGROUP_BUF], fallback[PT_ID_MAX];
+	struct cg_proc_paths pp;
+	struct ctr *c = NULL;
+
+	/* exec does not change the cgroup, but runc's init moves into the
+	 * container's cgroup just before it execs the entrypoint, so this is
+	 * the moment to look. A process already gone will send EXIT. */
+	if (resolve_pid(s, ev->pid, &pp, buf, &c, fallback, sizeof(fallback)))
+		return;
+	attach(s, ev->pid, ev->ppid, ev->comm.ptr ? ev->comm.ptr : "", ev->comm.ptr ? ev->comm.len : 0, c, &pp,
+	       fallback);
+	detect_app(s, ev->pid, c, ev->comm.ptr ? ev->comm.ptr : "", ev->comm.ptr ? ev->comm.len : 0);
+}
+
+static void on_fork(struct pstate *s, const struct zt_process_event *ev)
+{
+	char buf[CGROUP_BUF], fallback[PT_ID_MAX];
+	struct cg_proc_paths pp;
+	struct ctr *c = NULL;
+	struct pentry *parent;
+	const char *comm = ev->comm.ptr ? ev->comm.ptr : "";
+
+	/* kthreadd's children are kernel threads */
+	if (ev->ppid == 2 || ev->pid == 2)
+		return;
+	if (!resolve_pid(s, ev->pid, &pp, buf, &c, fallback, sizeof(fallback))) {
+		attach(s, ev->pid, ev->ppid, comm, ev->comm.len, c, &pp, fallback);
+		return;
+	}
+	/* The child is gone or unreadable: it was born in its parent's cgroup. */
+	parent = pd_proc_find(s, ev->ppid);
+	if (parent && parent->c)
+		attach(s, ev->pid, ev->ppid, comm, ev->comm.len, parent->c, NULL, NULL);
+}
+
+/* The kernel names the victim task, which may be any thread: find its
+ * process through /proc/<tid>/status (threads are not listed in /proc but
+ * their entries answer). */
+static struct pentry *oom_victim(struct pstate *s, uint32_t tid)
+{
+	char buf[2048];
+	size_t len;
+	uint64_t tgid;
+	struct pentry *p = pd_proc_find(s, tid);
+	const char *t;
+
+	if (p)
+		return p;
+	if (proc_file(s, tid, "status", buf, sizeof(buf), &len))
+		return NULL;
+	t = strstr(buf, "\nTgid:");
+	if (!t)
+		return NULL;
+	tgid = strtoull(t + 6, NULL, 10); /* "Tgid:\t123" */
+	if (!tgid || tgid > UINT32_MAX)
+		return NULL;
+	p = pd_proc_find(s, (uint32_t)tgid);
+	if (!p) {
+		pd_proc_discover(s, (uint32_t)tgid);
+		p = pd_proc_find(s, (uint32_t)tgid);
+	}
+	return p;
+}
+
+static void on_oom(struct pstate *s, uint32_t tid)
+{
+	struct pentry *p = oom_victim(s, tid);
+	struct zt_str lv[2];
+
+	/* Several threads of one victim may each be marked: count the
+	 * process once. */
+	if (!p || !p->c || p->oom_counted)
+		return;
+	p->oom_counted = 1;
+	if (!p->c->metrics || p->c->sandbox)
+		return;
+	if (p->c->pending_meta) {
+		/* its series would be dropped when it gets its real name */
+		p->c->oom_deferred++;
+		return;
+	}
+	pd_ctr_announce(s, p->c);
+	pd_ctr_labels(p->c, lv);
+	s->host->metric_add(s->m.oom, lv, 1);
+}
+
+static void pr_event(void *state, const struct zt_process_event *ev)
+{
+	struct pstate *s = state;
+
+	if (!s || !ev || !ev->pid)
+		return;
+	switch (ev->type) {
+	case ZT_PROC_EXEC:
+		on_exec(s, ev);
+		break;
+	case ZT_PROC_FORK:
+		on_fork(s, ev);
+		break;
+	case ZT_PROC_EXIT:
+		pd_proc_exit(s, ev->pid);
+		break;
+	case ZT_PROC_OOM:
+		on_oom(s, ev->pid);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void pr_free(struct pstate *s)
+{
+	if (!s)
+		return;
+	/* Timers are removed by the core when the instance stops. Entities and
+	 * series stay: a restarted instance sets them again. */
+	pd_ctr_tables_free(s);
+	free(s->procs);
+	pd_meta_podman_free(&s->podman);
+	for (size_t i = 0; i < PT_ROOTLESS_DBS; i++)
+		pd_meta_podman_free(&s->rootless[i].db);
+	pd_meta_kubelet_free(&s->kubelet);
+	for (size_t i = 0; i < CP_COUNT; i++)
+		free(s->mounts[i]);
+	free(s->proc_root);
+	free(s->cgroup_root);
+	free(s->podman_storage);
+	free(s->docker_root);
+	free(s->kubelet_log_dir);
+	free(s);
+}
+
+static int cfg_string(struct pstate *s, const char *key, char **out)
+{
+	struct zt_str v;
+	int err = s->host->config_string(s->inst, key, &v);
+
+	if (err)
+		return err;
+	/* trailing slashes would double up when paths are joined */
+	while (v.len > 1 && v.ptr[v.len - 1] == '/')
+		v.len--;
+	*out = strndup(v.ptr, v.len);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int read_config(struct pstate *s)
+{
+	int64_t interval, ttl;
+	int err;
+
+	if ((err = s->host->config_int(s->inst, "interval_ms", &interval)) ||
+	    (err = s->host->config_int(s->inst, "container_ttl_ms", &ttl)) ||
+	    (err = s->host->config_bool(s->inst, "include_root_cgroup", &s->include_root)) ||
+	    (err = cfg_string(s, "proc_root", &s->proc_root)) ||
+	    (err = cfg_string(s, "cgroup_root", &s->cgroup_root)) ||
+	    (err = cfg_string(s, "podman_storage", &s->podman_storage)) ||
+	    (err = cfg_string(s, "docker_root", &s->docker_root)) ||
+	    (err = cfg_string(s, "kubelet_log_dir", &s->kubelet_log_dir)))
+		return err;
+	if (interval <= 0 || ttl < 0)
+		return -EINVAL; /* the schema's bounds already refuse these */
+	s->interval_ns = (uint64_t)interval * 1000000ull;
+	s->ttl_ns = (uint64_t)ttl * 1000000ull;
+	return 0;
+}
+
+static int pr_init(const struct zt_host *host, zt_instance *inst, void **state)
+{
+	struct pstate *s;
+	int err;
+
+	if (!host || !state)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->host = host;
+	s->inst = inst;
+	s->clk_tck = sysconf(_SC_CLK_TCK);
+	if (s->clk_tck <= 0)
+		s->clk_tck = 100; /* USER_HZ on every Linux architecture */
+	err = read_config(s);
+	if (err) {
+		host->log(inst, ZT_LOG_ERROR, "config: %s", strerror(-err));
+		goto fail;
+	}
+	err = proc_grow(s);
+	if (err)
+		goto fail;
+	err = pd_ctr_tables_init(s);
+	if (err)
+		goto fail;
+	pd_mounts_detect(s);
+	err = pd_metrics_register(s);
+	if (err) {
+		host->log(inst, ZT_LOG_ERROR, "metric registration: %s", strerror(-err));
+		goto fail;
+	}
+	/* Processes that predate the agent get no exec event. */
+	pd_rescan(s);
+	err = host->timer_add(inst, s->interval_ns, pd_on_timer, s, &s->timer_id);
+	if (err) {
+		host->log(inst, ZT_LOG_ERROR, "timer: %s", strerror(-err));
+		goto fail;
+	}
+	host->log(inst, ZT_LOG_INFO, "%zu processes in %zu containers found", s->pcount, s->ccount);
+	*state = s;
+	return 0;
+fail:
+	pr_free(s);
+	return err;
+}
+
+static void pr_fini(void *state)
+{
+	struct pstate *s = state;
+
+	if (s && s->timer_id)
+		s->host->timer_cancel(s->inst, s->timer_id);
+	pr_free(s);
+}
+
+static const struct zt_config_field pr_config[] = {
+	{ "interval_ms", ZT_CFG_INT, 0, "5000",
+	  "How often resource metrics are refreshed from cgroupfs and /proc, in milliseconds.", 100, 3600000 },
+	{ "container_ttl_ms", ZT_CFG_INT, 0, "600000",
+	  "A container with no process for this long is forgotten: its series and entity are removed.", 0,
+	  604800000 },
+	{ "include_root_cgroup", ZT_CFG_BOOL, 0, "false",
+	  "Export container metrics for the root cgroup \"/\" (processes in no container) too.", 0, -1 },
+	{ "proc_root", ZT_CFG_STRING, 0, "\"/proc\"", "Where procfs is mounted (the host's, to see every process).",
+	  0, -1 },
+	{ "cgroup_root", ZT_CFG_STRING, 0, "\"/sys/fs/cgroup\"",
+	  "Where cgroupfs is mounted: cgroup v2, or v1 controllers with v2 under unified/ (hybrid).", 0, -1 },
+	{ "podman_storage", ZT_CFG_STRING, 0, "\"/var/lib/containers/storage\"",
+	  "Root podman's containers/storage directory (containers.json gives names and images).", 0, -1 },
+	{ "docker_root", ZT_CFG_STRING, 0, "\"/var/lib/docker\"",
+	  "Docker's data root (containers/<id>/config.v2.json gives names and images).", 0, -1 },
+	{ "kubelet_log_dir", ZT_CFG_STRING, 0, "\"/var/log/containers\"",
+	  "The kubelet's log symlink directory: <pod>_<namespace>_<container>-<id>.log names k8s containers.", 0,
+	  -1 },
+	ZT_CFG_END,
+};
+
+static const struct zt_discovery_ops pr_ops = {
+	.hdr = ZT_OPS_HEADER(struct zt_discovery_ops, ZT_KIND_DISCOVERY),
+	.init = pr_init,
+	.fini = pr_fini,
+	.on_process_event = pr_event,
+};
+
+ZT_PLUGIN_DEFINE(process, ZT_KIND_DISCOVERY, "0.1.0", "Apache-2.0",
+		 "Processes and their containers (docker, podman, k8s, systemd) with container resource metrics",
+		 pr_config, &pr_ops)
