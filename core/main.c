@@ -72,30 +72,49 @@ static int node_identity(struct agent *a)
 	return registry_set_const_labels(a->reg, names, values, 2);
 }
 
-/* Validates every enabled instance against its plugin's schema. */
-static int check_config(struct agent *a)
+/*
+ * Validates every enabled instance of cfg against its plugin's schema and
+ * reports each problem through `report`. With strict_load, a plugin that
+ * cannot be loaded is a problem too (--check-config); a reload only refuses
+ * configs that are wrong, and lets an unloadable plugin fail as at start-up.
+ */
+static int validate_instances(struct agent *a, const struct zt_config *cfg, int strict_load,
+			      void (*report)(const char *msg))
 {
 	int bad = 0;
-	for (size_t i = 0; i < a->cfg->n_inst; i++) {
-		const struct cfg_instance *ci = &a->cfg->inst[i];
+	for (size_t i = 0; i < cfg->n_inst; i++) {
+		const struct cfg_instance *ci = &cfg->inst[i];
 		struct plugin_module *m;
-		char err[512];
+		char err[1024];
 		json_t *resolved = NULL;
 		if (!ci->enabled)
 			continue;
 		if (plugin_module_get(a, ci->plugin, ci->path, &m)) {
-			fprintf(stderr, "%s:%d:%d: instance '%s': %s\n", ci->loc.file, ci->loc.line, ci->loc.col,
-				ci->name, m ? m->reason : "cannot load");
-			bad++;
+			if (strict_load) {
+				snprintf(err, sizeof(err), "%s:%d:%d: instance '%s': %s", ci->loc.file, ci->loc.line,
+					 ci->loc.col, ci->name, m ? m->reason : "cannot load");
+				report(err);
+				bad++;
+			}
 			continue;
 		}
-		if (config_validate_instance(a->cfg, ci, m->desc.config, &resolved, err, sizeof(err))) {
-			fprintf(stderr, "%s\n", err);
+		if (config_validate_instance(cfg, ci, m->desc.config, &resolved, err, sizeof(err))) {
+			report(err);
 			bad++;
 		}
 		json_decref(resolved);
 	}
 	return bad ? -EINVAL : 0;
+}
+
+static void report_stderr(const char *msg)
+{
+	fprintf(stderr, "%s\n", msg);
+}
+
+static void report_log(const char *msg)
+{
+	log_msg(ZT_LOG_ERROR, NULL, "SIGHUP: %s", msg);
 }
 
 struct signals {
@@ -111,6 +130,12 @@ static void reload(struct agent *a)
 	int rc = config_load(a->config_path, &cfg, err, sizeof(err));
 	if (rc) {
 		log_msg(ZT_LOG_ERROR, NULL, "SIGHUP: config not reloaded, keeping the running one: %s", err);
+		return;
+	}
+	/* All or nothing: a plugin section its schema refuses rejects the file. */
+	if (validate_instances(a, cfg, 0, report_log)) {
+		log_msg(ZT_LOG_ERROR, NULL, "SIGHUP: config not reloaded, keeping the running one");
+		config_free(cfg);
 		return;
 	}
 	uint32_t level;
@@ -217,7 +242,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (mode_check) {
-		rc = check_config(a) ? 1 : 0;
+		rc = validate_instances(a, a->cfg, 1, report_stderr) ? 1 : 0;
 		if (!rc)
 			printf("%s: OK (%zu plugin instances)\n", a->config_path, a->cfg->n_inst);
 		goto out;

@@ -359,7 +359,9 @@ int plugins_list(struct agent *a, FILE *out)
 	}
 	fprintf(out, "%-14s %-10s %-9s %-8s %s\n", "PLUGIN", "KIND", "VERSION", "STATUS", "FROM / REASON");
 	for (m = a->modules; m; m = m->next) {
-		if (m->failed)
+		if (m->failed && !strncmp(m->reason, m->path, strlen(m->path)))
+			fprintf(out, "%-14s %-10s %-9s %-8s %s\n", m->name, "-", "-", "invalid", m->reason);
+		else if (m->failed)
 			fprintf(out, "%-14s %-10s %-9s %-8s %s: %s\n", m->name, "-", "-", "invalid", m->path, m->reason);
 		else
 			fprintf(out, "%-14s %-10s %-9s %-8s %s\n", m->name, kind_name(m->desc.kind),
