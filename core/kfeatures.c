@@ -45,16 +45,21 @@ struct features {
 	int up, total;
 };
 
+/* libbpf's own lines go to debug; the first warning of a load is kept so
+ * that a refused feature is reported in one line that says why. */
+static char libbpf_last_warn[256];
+
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	/* libbpf's verifier chatter is debug-level; its warnings are ours. */
-	uint32_t l = level == LIBBPF_WARN ? ZT_LOG_WARN : ZT_LOG_DEBUG;
 	char buf[1024];
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	size_t n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = 0;
-	log_msg(l, "libbpf", "%s", buf);
+	if (level == LIBBPF_WARN && !libbpf_last_warn[0] && !strstr(buf, "RLIMIT_MEMLOCK"))
+		snprintf(libbpf_last_warn, sizeof(libbpf_last_warn), "%.200s",
+			 strncmp(buf, "libbpf: ", 8) ? buf : buf + 8);
+	log_msg(ZT_LOG_DEBUG, "libbpf", "%s", buf);
 	return 0;
 }
 
@@ -243,10 +248,13 @@ int features_start(struct agent *a, struct features **out)
 			log_msg(ZT_LOG_WARN, NULL, "BPF run-time stats unavailable: %s", strerror(errno));
 	}
 
+	libbpf_last_warn[0] = 0;
 	err = start_proc(f);
 	if (err) {
-		log_msg(ZT_LOG_ERROR, NULL, "feature 'proc' disabled: %s (process events and OOM kills will be missing)",
-			strerror(err < 0 ? -err : err));
+		log_msg(ZT_LOG_ERROR, NULL,
+			"feature 'proc' disabled: %s%s%s%s (process events and OOM kills will be missing)",
+			strerror(err < 0 ? -err : err), libbpf_last_warn[0] ? " [libbpf: " : "", libbpf_last_warn,
+			libbpf_last_warn[0] ? "]" : "");
 		ring_buffer__free(f->rb);
 		f->rb = NULL;
 		proc_bpf__destroy(f->proc);
