@@ -93,34 +93,57 @@ struct zt_process_event {
 };
 
 /*
- * Discovery component. Callbacks run on the dispatch thread, one at a time
- * per instance; none may block for long (reading /proc and cgroupfs is
- * fine, network calls are not).
+ * Discovery component: tells the core about processes and containers
+ * (host->process_set, container_set) and exports what it learns as metrics.
  */
 struct zt_discovery_ops {
 	struct zt_ops_header hdr;
-	/* Required. Called once per instance at start and after a config
-	 * change. *state is the plugin's own; the core passes it back. */
+	/*
+	 * Required, since minor 0. Called once per instance, on the dispatch
+	 * thread, at start-up and again after a config change (SIGHUP) that
+	 * touched this instance. May read files (/proc, cgroupfs); must not
+	 * wait on other programs or the network. `host` and `inst` stay valid
+	 * until fini returns; keep them in *state, which the plugin owns and
+	 * the core passes back. Returns 0 or a negative errno (the instance is
+	 * then listed as failed; fini is not called).
+	 */
 	int (*init)(const struct zt_host *host, zt_instance *inst, void **state);
-	/* Required. Frees everything init allocated. */
+	/*
+	 * Required, since minor 0. Dispatch thread. Frees everything init
+	 * allocated. Timers and fd watches left behind are removed by the
+	 * core right after fini returns.
+	 */
 	void (*fini)(void *state);
-	/* Optional. Every kernel process event, in order. The event is
-	 * borrowed for the call. */
+	/*
+	 * Optional, since minor 0. Dispatch thread, in kernel order, one call
+	 * at a time per instance. `ev` and its strings are borrowed for the
+	 * call. Must be cheap: it runs for every exec, fork and exit on the
+	 * node.
+	 */
 	void (*on_process_event)(void *state, const struct zt_process_event *ev);
 };
 
 /* -------------------------------------------------------------- exporter */
 
 /*
- * Exporter component. init/fini run on the dispatch thread; an exporter
- * may start threads of its own (an HTTP server) and read metrics from them
- * with host->metrics_collect. It must never block the dispatch thread.
+ * Exporter component: ships the core's metrics somewhere. The same exporter
+ * plugin can run as several instances (two endpoints, say).
  */
 struct zt_exporter_ops {
 	struct zt_ops_header hdr;
-	/* Required. */
+	/*
+	 * Required, since minor 0. Dispatch thread. Starts whatever the exporter
+	 * needs (an HTTP server thread, a push timer). It may create threads of
+	 * its own and call host->metrics_collect from them; it must never make
+	 * the dispatch thread wait on a client or the network. Returns 0 or a
+	 * negative errno.
+	 */
 	int (*init)(const struct zt_host *host, zt_instance *inst, void **state);
-	/* Required. Stops the exporter's threads and frees its state. */
+	/*
+	 * Required, since minor 0. Dispatch thread. Stops and joins the
+	 * exporter's threads, then frees its state; after it returns no
+	 * thread of the plugin may call the host.
+	 */
 	void (*fini)(void *state);
 };
 
