@@ -2,8 +2,9 @@
 /*
  * The process discovery plugin's pure parsers: /proc/PID/cgroup, cgroup
  * path classification for every runtime layout, kubelet log names, k8s
- * workloads, application types, runtime metadata files (testdata/), and the
- * cgroup/proc resource file parsers.
+ * workloads, application types, runtime metadata files (testdata/), the
+ * cgroup/proc resource file parsers, /proc/PID/mountinfo, and taskstats
+ * generic netlink messages (crafted buffers, then one real round trip).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/taskstats.h>
 
 #include "cgroup.h"
 #include "meta.h"
@@ -675,6 +683,7 @@ static void test_pid_stat(void **state)
 	assert_int_equal(ps.flags, 0x00400100u);
 	assert_int_equal(ps.has_blkio, 1);
 	assert_int_equal(ps.blkio_ticks, 77);
+	assert_int_equal(ps.starttime, 22);
 	/* a kernel thread, and an old kernel's short line */
 	const char *kt = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 1";
 	assert_int_equal(pd_st_parse_pid_stat(kt, strlen(kt), &ps), 0);
@@ -734,6 +743,443 @@ static void test_block_io(void **state)
 	assert_int_equal(pd_st_uevent_devname(ue, strlen(ue), name, 3), -ENOSPC);
 }
 
+
+/* ------------------------------------------------------------ mountinfo */
+
+static int mi(const char *line, struct st_mount *m)
+{
+	return pd_st_parse_mountinfo(line, strlen(line), m);
+}
+
+static void test_mountinfo_real(void **state)
+{
+	size_t len, n = 0, disk = 0;
+	char *buf = slurp("proc_mountinfo/podman_volumes", &len);
+	struct st_mount *m = malloc(sizeof(*m));
+
+	assert_non_null(m);
+	for (const char *p = buf, *end = buf + len; p < end; n++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+		assert_int_equal(pd_st_parse_mountinfo(p, (size_t)(le - p), m), 0);
+		p = nl ? nl + 1 : end;
+		int cls = pd_st_mount_class(m);
+		if (n == 0) {
+			/* the container's root: an overlay, its upper layer on the host */
+			assert_string_equal(m->mount_point, "/");
+			assert_string_equal(m->fstype, "overlay");
+			assert_int_equal(cls, ST_MNT_OVERLAY);
+			assert_string_equal(m->upperdir, "/var/lib/containers/storage/overlay/"
+							 "e6108b24fd895753f529e49ee0a9eb718866b7a98ed55e5a2d29454a000a9a6e/diff");
+		} else if (n == 1) {
+			/* -v "/tmp/with space:/my vol" */
+			assert_string_equal(m->root, "/tmp/with space");
+			assert_string_equal(m->mount_point, "/my vol");
+			assert_int_equal(m->major, 254);
+			assert_int_equal(m->minor, 0);
+			assert_string_equal(m->source, "/dev/vda");
+			assert_string_equal(m->upperdir, "");
+		} else if (n == 2) {
+			assert_string_equal(m->root, "/tmp/x");
+			assert_string_equal(m->mount_point, "/data");
+		}
+		if (!strcmp(m->mount_point, "/proc") || !strcmp(m->mount_point, "/dev") ||
+		    !strcmp(m->mount_point, "/sys/fs/cgroup/memory"))
+			assert_int_equal(cls, ST_MNT_SKIP);
+		disk += cls == ST_MNT_DISK;
+	}
+	/* two volumes and three file bind mounts (/etc/hosts ...: the plugin
+	 * drops those when they are not directories) */
+	assert_int_equal(n, 31);
+	assert_int_equal(disk, 5);
+	free(m);
+	free(buf);
+}
+
+static void test_mountinfo_fields(void **state)
+{
+	struct st_mount *m = malloc(sizeof(*m));
+	char *longline = malloc(4096);
+
+	assert_non_null(m);
+	/* optional fields, escapes of space, tab, newline and backslash */
+	assert_int_equal(mi("36 35 98:0 /mnt\\0401 /a\\011b\\012c\\134d rw,noatime shared:1 master:2 "
+			    "propagate_from:3 unbindable - ext3 /dev/root rw,errors=continue", m), 0);
+	assert_int_equal(m->major, 98);
+	assert_string_equal(m->root, "/mnt 1");
+	assert_string_equal(m->mount_point, "/a\tb\nc\\d");
+	assert_string_equal(m->fstype, "ext3");
+	assert_string_equal(m->source, "/dev/root");
+	/* no optional field; an empty source (two spaces); no super options */
+	assert_int_equal(mi("1 0 0:5 / /x rw - tmpfs  rw,size=4k", m), 0);
+	assert_string_equal(m->source, "");
+	assert_int_equal(mi("1 0 8:1 / /x rw - ext4 /dev/sda1", m), 0);
+	assert_string_equal(m->source, "/dev/sda1");
+	/* a backslash that starts no escape stays; an escaped NUL is refused */
+	assert_int_equal(mi("1 0 8:1 /a\\9b /x\\04 rw - ext4 s o", m), 0);
+	assert_string_equal(m->root, "/a\\9b");
+	assert_string_equal(m->mount_point, "/x\\04");
+	assert_int_equal(mi("1 0 8:1 /a\\000 /x rw - ext4 s o", m), -EINVAL);
+	assert_int_equal(pd_st_parse_mountinfo("1 0 8:1 /a\0b /x rw - ext4 s o", 29, m), -EINVAL);
+	/* overlay's escaped ',' in upperdir; an overlay without one is read-only */
+	assert_int_equal(mi("9 1 0:40 / / rw - overlay overlay rw,lowerdir=/l,upperdir=/u\\054v/diff,workdir=/w", m), 0);
+	assert_string_equal(m->upperdir, "/u,v/diff");
+	assert_int_equal(pd_st_mount_class(m), ST_MNT_OVERLAY);
+	assert_int_equal(mi("9 1 0:40 / / ro - overlay overlay ro,lowerdir=/a:/b", m), 0);
+	assert_int_equal(pd_st_mount_class(m), ST_MNT_SKIP);
+	/* hostile lines */
+	assert_int_equal(mi("", m), -EINVAL);
+	assert_int_equal(mi("36 35 98:0", m), -EINVAL);
+	assert_int_equal(mi("36 35 98:0 / /x rw master:1 ext4 /dev/sda o", m), -EINVAL); /* no "-" */
+	assert_int_equal(mi("36 35 98:0 / /x rw -", m), -EINVAL);
+	assert_int_equal(mi("36 35 98:0 / /x rw - ext4", m), -EINVAL);
+	assert_int_equal(mi("36 35 98:0 / /x rw -  /dev/sda o", m), -EINVAL); /* empty type */
+	assert_int_equal(mi("x 35 98:0 / /x rw - ext4 /dev/sda o", m), -EINVAL);
+	assert_int_equal(mi("36 35 98:z / /x rw - ext4 /dev/sda o", m), -EINVAL);
+	assert_int_equal(mi("36 35 98 / /x rw - ext4 /dev/sda o", m), -EINVAL);
+	assert_int_equal(mi("36 35 99999999999:0 / /x rw - ext4 /dev/sda o", m), -EINVAL);
+	assert_int_equal(mi("36 35 98:0 rel /x rw - ext4 /dev/sda o", m), -EINVAL);
+	assert_int_equal(mi("36 35 98:0 / x rw - ext4 /dev/sda o", m), -EINVAL);
+	assert_int_equal(mi("36  35 98:0 / /x rw - ext4 /dev/sda o", m), -EINVAL);
+	size_t o = (size_t)snprintf(longline, 4096, "1 0 8:1 /");
+	memset(longline + o, 'a', 2000);
+	snprintf(longline + o + 2000, 4096 - o - 2000, " /x rw - ext4 s o");
+	assert_int_equal(mi(longline, m), -ENAMETOOLONG);
+	memset(longline, 0, 4096);
+	o = (size_t)snprintf(longline, 4096, "1 0 8:1 / /x rw - ");
+	memset(longline + o, 'f', 100);
+	snprintf(longline + o + 100, 4096 - o - 100, " s o");
+	assert_int_equal(mi(longline, m), -ENAMETOOLONG);
+	/* every prefix of a good line is either refused or a shorter good line */
+	const char *good = "36 35 98:0 /mnt\\0401 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue";
+	for (size_t i = 0; i < strlen(good); i++) {
+		int err = pd_st_parse_mountinfo(good, i, m);
+		assert_true(err == 0 || err == -EINVAL);
+	}
+	free(longline);
+	free(m);
+}
+
+static void test_mount_class_and_host(void **state)
+{
+	struct st_mount *m = malloc(sizeof(*m));
+	char out[64];
+	const struct st_hmount hm[] = {
+		{ 254, 0, ST_MNT_DISK, "/", "/", "/dev/vda" },
+		{ 8, 16, ST_MNT_DISK, "/", "/var/lib/docker", "/dev/sdb" },
+		{ 254, 0, ST_MNT_DISK, "/srv/data", "/mnt/bind", "/dev/vda" },
+		{ 0, 50, ST_MNT_SKIP, "/", "/var/lib/docker/tmp", "tmpfs" },
+		{ 0, 45, ST_MNT_ANON, "/@home", "/home", "/dev/sda2" },
+		{ 8, 16, ST_MNT_DISK, "/volumes", "/vols", "/dev/sdb" },
+	};
+	const size_t n = sizeof(hm) / sizeof(hm[0]);
+
+	assert_non_null(m);
+	assert_int_equal(mi("1 0 0:60 / /n rw - nfs4 srv:/e rw", m), 0);
+	assert_int_equal(pd_st_mount_class(m), ST_MNT_REMOTE);
+	assert_int_equal(mi("1 0 0:61 / /f rw - fuse.sshfs u@h: rw", m), 0);
+	assert_int_equal(pd_st_mount_class(m), ST_MNT_REMOTE);
+	assert_int_equal(mi("1 0 8:3 / /w rw - fuseblk /dev/sda3 rw", m), 0);
+	assert_int_equal(pd_st_mount_class(m), ST_MNT_REMOTE);
+	assert_int_equal(mi("1 0 0:45 /@home /h rw - btrfs /dev/sda2 rw", m), 0);
+	assert_int_equal(pd_st_mount_class(m), ST_MNT_ANON);
+	assert_int_equal(mi("1 0 0:22 / /t rw - tmpfs tmpfs rw", m), 0);
+	assert_int_equal(pd_st_mount_class(m), ST_MNT_SKIP);
+	assert_int_equal(mi("1 0 8:1 / /d rw - xfs /dev/sda1 rw", m), 0);
+	assert_int_equal(pd_st_mount_class(m), ST_MNT_DISK);
+
+	assert_true(pd_st_path_under("/a/b", "/a"));
+	assert_true(pd_st_path_under("/a", "/a"));
+	assert_true(pd_st_path_under("/x", "/"));
+	assert_false(pd_st_path_under("/ab", "/a"));
+	assert_false(pd_st_path_under("/a", "/a/b"));
+
+	/* the host mount holding a path: the deepest one */
+	assert_ptr_equal(pd_st_hmount_of(hm, n, "/var/lib/docker/overlay2/x/diff"), &hm[1]);
+	assert_ptr_equal(pd_st_hmount_of(hm, n, "/var/lib/docker/tmp/t"), &hm[3]);
+	assert_ptr_equal(pd_st_hmount_of(hm, n, "/var/lib/dockerx"), &hm[0]);
+	assert_ptr_equal(pd_st_hmount_of(hm, n, "/"), &hm[0]);
+	assert_null(pd_st_hmount_of(hm, n, "relative"));
+
+	/* host paths of bind sources: the canonical mount wins over a bind */
+	assert_int_equal(pd_st_host_path(hm, n, 254, 0, "/tmp/x", out, sizeof(out)), 0);
+	assert_string_equal(out, "/tmp/x");
+	assert_int_equal(pd_st_host_path(hm, n, 254, 0, "/srv/data/sub", out, sizeof(out)), 0);
+	assert_string_equal(out, "/srv/data/sub");
+	assert_int_equal(pd_st_host_path(hm, n, 254, 0, "/", out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
+	assert_int_equal(pd_st_host_path(hm, n, 8, 16, "/", out, sizeof(out)), 0);
+	assert_string_equal(out, "/var/lib/docker");
+	assert_int_equal(pd_st_host_path(hm, n, 8, 16, "/volumes/v/_data", out, sizeof(out)), 0);
+	assert_string_equal(out, "/var/lib/docker/volumes/v/_data");
+	/* only a subvolume is mounted: paths outside it are not on the host */
+	assert_int_equal(pd_st_host_path(hm, n, 0, 45, "/@home/u", out, sizeof(out)), 0);
+	assert_string_equal(out, "/home/u");
+	assert_int_equal(pd_st_host_path(hm, n, 0, 45, "/@root", out, sizeof(out)), -ENOENT);
+	assert_int_equal(pd_st_host_path(hm, n, 9, 9, "/", out, sizeof(out)), -ENOENT);
+	assert_int_equal(pd_st_host_path(hm, n, 8, 16, "/volumes/a-very-long-volume-name-here/_data", out, 32),
+			 -ENAMETOOLONG);
+	free(m);
+}
+
+/* ------------------------------------------------------ taskstats netlink */
+
+/* Appends an attribute (header + payload, padded) at *off. */
+static void put_attr(uint8_t *b, size_t *off, uint16_t type, const void *p, size_t n)
+{
+	struct nlattr a = { .nla_len = (uint16_t)(NLA_HDRLEN + n), .nla_type = type };
+	memcpy(b + *off, &a, sizeof(a));
+	if (n)
+		memcpy(b + *off + NLA_HDRLEN, p, n);
+	*off += NLA_ALIGN(NLA_HDRLEN + n);
+}
+
+static void set_u16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* A reply as the kernel builds it: nlmsghdr, genlmsghdr, AGGR_TGID {TGID,
+ * NULL padding, STATS}. The offsets of the lengths are returned for the
+ * tests that corrupt them. */
+struct crafted {
+	uint8_t b[1024];
+	size_t len, aggr_off, tgid_off, stats_off;
+};
+
+static void craft_reply(struct crafted *c, uint16_t family, uint32_t seq, uint32_t tgid, size_t stats_len)
+{
+	struct nlmsghdr h = { .nlmsg_type = family, .nlmsg_seq = seq };
+	struct genlmsghdr g = { .cmd = TASKSTATS_CMD_NEW, .version = 1 };
+	struct taskstats ts;
+	size_t off = NLMSG_HDRLEN + GENL_HDRLEN, inner;
+
+	memset(c, 0, sizeof(*c));
+	memset(&ts, 0, sizeof(ts));
+	ts.version = TASKSTATS_VERSION;
+	ts.cpu_count = 7;
+	ts.cpu_delay_total = 1234567890123ull;
+	ts.blkio_count = 3;
+	ts.blkio_delay_total = 987654321ull;
+	ts.ac_etime = 5000000;
+	c->aggr_off = off;
+	off += NLA_HDRLEN;
+	inner = off;
+	c->tgid_off = off;
+	put_attr(c->b, &off, TASKSTATS_TYPE_TGID, &tgid, sizeof(tgid));
+	put_attr(c->b, &off, TASKSTATS_TYPE_NULL, NULL, 0);
+	c->stats_off = off;
+	put_attr(c->b, &off, TASKSTATS_TYPE_STATS, &ts, stats_len);
+	set_u16(c->b + c->aggr_off, (uint16_t)(off - inner + NLA_HDRLEN));
+	set_u16(c->b + c->aggr_off + 2, NLA_F_NESTED | TASKSTATS_TYPE_AGGR_TGID);
+	h.nlmsg_len = (uint32_t)off;
+	memcpy(c->b, &h, sizeof(h));
+	memcpy(c->b + NLMSG_HDRLEN, &g, sizeof(g));
+	c->len = off;
+}
+
+static void craft_error(uint8_t *b, size_t *len, uint32_t seq, int error)
+{
+	struct nlmsghdr h = { .nlmsg_len = NLMSG_HDRLEN + sizeof(struct nlmsgerr), .nlmsg_type = NLMSG_ERROR,
+			      .nlmsg_seq = seq };
+	struct nlmsgerr e = { .error = error };
+	memcpy(b, &h, sizeof(h));
+	memcpy(b + NLMSG_HDRLEN, &e, sizeof(e));
+	*len = h.nlmsg_len;
+}
+
+static void test_taskstats_messages(void **state)
+{
+	struct crafted *c = malloc(sizeof(*c));
+	struct st_taskstats ts;
+	uint8_t req[64], two[2048];
+	struct nlmsghdr h;
+	struct nlattr a;
+	uint32_t v32;
+	size_t len;
+	int n;
+
+	assert_non_null(c);
+	/* requests */
+	n = pd_st_taskstats_request(req, sizeof(req), 27, 5, 4242);
+	assert_int_equal(n, NLMSG_HDRLEN + GENL_HDRLEN + NLA_HDRLEN + 4);
+	memcpy(&h, req, sizeof(h));
+	assert_int_equal(h.nlmsg_len, n);
+	assert_int_equal(h.nlmsg_type, 27);
+	assert_int_equal(h.nlmsg_seq, 5);
+	assert_int_equal(h.nlmsg_flags, NLM_F_REQUEST);
+	assert_int_equal(req[NLMSG_HDRLEN], TASKSTATS_CMD_GET);
+	memcpy(&a, req + NLMSG_HDRLEN + GENL_HDRLEN, sizeof(a));
+	assert_int_equal(a.nla_type, TASKSTATS_CMD_ATTR_TGID);
+	memcpy(&v32, req + NLMSG_HDRLEN + GENL_HDRLEN + NLA_HDRLEN, 4);
+	assert_int_equal(v32, 4242);
+	assert_int_equal(pd_st_taskstats_request(req, 20, 27, 5, 1), -ENOSPC);
+	n = pd_st_genl_family_request(req, sizeof(req), 1, "TASKSTATS");
+	assert_int_equal(n, NLMSG_HDRLEN + GENL_HDRLEN + NLA_ALIGN(NLA_HDRLEN + 10));
+	assert_string_equal((char *)req + NLMSG_HDRLEN + GENL_HDRLEN + NLA_HDRLEN, "TASKSTATS");
+
+	/* a whole reply, also from an unaligned buffer */
+	craft_reply(c, 27, 9, 4242, sizeof(struct taskstats));
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 9, &ts), 0);
+	assert_int_equal(ts.tgid, 4242);
+	assert_int_equal(ts.version, TASKSTATS_VERSION);
+	assert_true(ts.cpu_delay_ns == 1234567890123ull);
+	assert_true(ts.blkio_delay_ns == 987654321ull);
+	assert_true(ts.etime_us == 5000000);
+	memmove(two + 1, c->b, c->len);
+	assert_int_equal(pd_st_taskstats_reply(two + 1, c->len, 27, 9, &ts), 0);
+	/* another request's answer, another family */
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 8, &ts), -ENOMSG);
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 28, 9, &ts), -ENOMSG);
+	/* a late answer followed by ours in one datagram */
+	memcpy(two, c->b, c->len);
+	len = c->len;
+	craft_reply(c, 27, 10, 77, sizeof(struct taskstats));
+	memcpy(two + len, c->b, c->len);
+	assert_int_equal(pd_st_taskstats_reply(two, len + c->len, 27, 10, &ts), 0);
+	assert_int_equal(ts.tgid, 77);
+	/* the oldest struct (version 1) ends right after the delays we read */
+	craft_reply(c, 27, 9, 1, 48);
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 9, &ts), 0);
+	assert_true(ts.etime_us == UINT64_MAX); /* unknown: no bound */
+	craft_reply(c, 27, 9, 1, 47);
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 9, &ts), -EBADMSG);
+
+	/* kernel errors */
+	craft_error(two, &len, 9, -ESRCH);
+	assert_int_equal(pd_st_taskstats_reply(two, len, 27, 9, &ts), -ESRCH);
+	assert_int_equal(pd_st_taskstats_reply(two, len, 27, 8, &ts), -ENOMSG);
+	craft_error(two, &len, 9, 0);
+	assert_int_equal(pd_st_taskstats_reply(two, len, 27, 9, &ts), -ENODATA);
+	craft_error(two, &len, 9, 5);
+	assert_int_equal(pd_st_taskstats_reply(two, len, 27, 9, &ts), -EBADMSG);
+	craft_error(two, &len, 9, -EPERM);
+	h.nlmsg_len = NLMSG_HDRLEN + 2; /* error payload cut */
+	memcpy(two, &h, 4);
+	assert_int_equal(pd_st_taskstats_reply(two, NLMSG_HDRLEN + 2, 27, 9, &ts), -EBADMSG);
+
+	/* truncated datagrams: every prefix is refused, none is read past */
+	craft_reply(c, 27, 9, 4242, sizeof(struct taskstats));
+	for (size_t i = 0; i < c->len; i++) {
+		uint8_t *cut = malloc(i ? i : 1);
+		assert_non_null(cut);
+		memcpy(cut, c->b, i);
+		int err = pd_st_taskstats_reply(cut, i, 27, 9, &ts);
+		assert_true(err == -EBADMSG || err == -ENOMSG);
+		free(cut);
+	}
+	/* hostile lengths */
+	uint32_t nl;
+	size_t good = c->len;
+	nl = (uint32_t)good + 4; /* message longer than the datagram */
+	memcpy(c->b, &nl, 4);
+	assert_int_equal(pd_st_taskstats_reply(c->b, good, 27, 9, &ts), -EBADMSG);
+	nl = 8; /* shorter than its own header */
+	memcpy(c->b, &nl, 4);
+	assert_int_equal(pd_st_taskstats_reply(c->b, good, 27, 9, &ts), -EBADMSG);
+	nl = NLMSG_HDRLEN + 2; /* no room for the genl header */
+	memcpy(c->b, &nl, 4);
+	assert_int_equal(pd_st_taskstats_reply(c->b, good, 27, 9, &ts), -EBADMSG);
+	static const uint16_t bad_aggr[] = { 0, 2, 3, 0xffff };
+	for (size_t i = 0; i < sizeof(bad_aggr) / sizeof(bad_aggr[0]); i++) {
+		craft_reply(c, 27, 9, 4242, sizeof(struct taskstats));
+		set_u16(c->b + c->aggr_off, bad_aggr[i]);
+		assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 9, &ts), -EBADMSG);
+	}
+	/* a nested length past the outer attribute's end */
+	craft_reply(c, 27, 9, 4242, sizeof(struct taskstats));
+	set_u16(c->b + c->stats_off, (uint16_t)(NLA_HDRLEN + sizeof(struct taskstats) + 8));
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 9, &ts), -EBADMSG);
+	/* a zero-length attribute must not loop */
+	craft_reply(c, 27, 9, 4242, sizeof(struct taskstats));
+	set_u16(c->b + c->tgid_off, 0);
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 9, &ts), -EBADMSG);
+	/* TGID too short, or missing (renamed to an unknown type) */
+	craft_reply(c, 27, 9, 4242, sizeof(struct taskstats));
+	set_u16(c->b + c->tgid_off, NLA_HDRLEN + 2);
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 9, &ts), -EBADMSG);
+	craft_reply(c, 27, 9, 4242, sizeof(struct taskstats));
+	set_u16(c->b + c->tgid_off + 2, 99);
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 9, &ts), -EBADMSG);
+	/* a PID aggregate where a TGID one was asked for */
+	craft_reply(c, 27, 9, 4242, sizeof(struct taskstats));
+	set_u16(c->b + c->aggr_off + 2, TASKSTATS_TYPE_AGGR_PID);
+	assert_int_equal(pd_st_taskstats_reply(c->b, c->len, 27, 9, &ts), -EBADMSG);
+
+	/* family lookup answers */
+	uint16_t fam = 0, id = 31;
+	size_t off = NLMSG_HDRLEN + GENL_HDRLEN;
+	memset(c->b, 0, sizeof(c->b));
+	put_attr(c->b, &off, CTRL_ATTR_FAMILY_NAME, "TASKSTATS", 10);
+	put_attr(c->b, &off, CTRL_ATTR_FAMILY_ID, &id, 2);
+	h = (struct nlmsghdr){ .nlmsg_len = (uint32_t)off, .nlmsg_type = GENL_ID_CTRL, .nlmsg_seq = 3 };
+	memcpy(c->b, &h, sizeof(h));
+	assert_int_equal(pd_st_genl_family_reply(c->b, off, 3, &fam), 0);
+	assert_int_equal(fam, 31);
+	assert_int_equal(pd_st_genl_family_reply(c->b, off, 4, &fam), -ENOMSG);
+	id = 2; /* a control message type is no family */
+	memcpy(c->b + off - 4 + 0, &id, 2);
+	assert_int_equal(pd_st_genl_family_reply(c->b, off, 3, &fam), -EBADMSG);
+	craft_error(two, &len, 3, -ENOENT); /* CONFIG_TASKSTATS=n */
+	assert_int_equal(pd_st_genl_family_reply(two, len, 3, &fam), -ENOENT);
+	free(c);
+}
+
+static void test_delay_plausible(void **state)
+{
+	const uint64_t S = 1000000000ull;
+
+	/* seen on the 6.18 test kernel: a new dd (0.05 s old) at +4046 s of
+	 * block I/O delay, on a machine up for 4046 s */
+	assert_false(pd_st_delay_plausible(4046 * S, S / 20, 4046 * S));
+	assert_false(pd_st_delay_plausible(2 * 4046 * S, 5 * S, 4046 * S));
+	/* within the room, or past it by less than the slack */
+	assert_true(pd_st_delay_plausible(4 * S, 5 * S, 4046 * S));
+	assert_true(pd_st_delay_plausible(14 * S, 5 * S, 4046 * S));
+	/* a long wait that began before the window, far from the uptime */
+	assert_true(pd_st_delay_plausible(300 * S, 5 * S, 86400 * S));
+	/* a process with many old threads has room for it */
+	assert_true(pd_st_delay_plausible(4046 * S, 1000 * 4000 * S, 4046 * S));
+	assert_true(pd_st_delay_plausible(UINT64_MAX, UINT64_MAX, 4046 * S));
+}
+
+/* One round trip with the running kernel, when it lets us (root with
+ * CAP_NET_ADMIN in the initial network namespace). */
+static void test_taskstats_live(void **state)
+{
+	uint8_t req[64], buf[8192];
+	struct st_taskstats ts;
+	uint16_t fam;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC), n, err;
+	ssize_t r;
+
+	if (fd < 0)
+		skip();
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = pd_st_genl_family_request(req, sizeof(req), 1, TASKSTATS_GENL_NAME);
+	assert_true(n > 0);
+	assert_int_equal(send(fd, req, (size_t)n, 0), n);
+	r = recv(fd, buf, sizeof(buf), 0);
+	assert_true(r > 0);
+	err = pd_st_genl_family_reply(buf, (size_t)r, 1, &fam);
+	if (err == -ENOENT) {
+		close(fd);
+		skip();
+	}
+	assert_int_equal(err, 0);
+	n = pd_st_taskstats_request(req, sizeof(req), fam, 2, (uint32_t)getpid());
+	assert_int_equal(send(fd, req, (size_t)n, 0), n);
+	r = recv(fd, buf, sizeof(buf), 0);
+	assert_true(r > 0);
+	err = pd_st_taskstats_reply(buf, (size_t)r, fam, 2, &ts);
+	close(fd);
+	if (err == -EPERM)
+		skip();
+	assert_int_equal(err, 0);
+	assert_int_equal(ts.tgid, (uint32_t)getpid());
+	assert_true(ts.version >= 8);
+}
+
 int main(void)
 {
 	const char *src = getenv("ZT_SOURCE_DIR");
@@ -766,6 +1212,12 @@ int main(void)
 		cmocka_unit_test(test_stats_parsers),
 		cmocka_unit_test(test_pid_stat),
 		cmocka_unit_test(test_block_io),
+		cmocka_unit_test(test_mountinfo_real),
+		cmocka_unit_test(test_mountinfo_fields),
+		cmocka_unit_test(test_mount_class_and_host),
+		cmocka_unit_test(test_taskstats_messages),
+		cmocka_unit_test(test_delay_plausible),
+		cmocka_unit_test(test_taskstats_live),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,18 +2,29 @@
 /*
  * The periodic work of the process plugin: the /proc rescan that catches
  * lost events, per-process delay sampling, container resource metrics from
- * cgroupfs (v1, v2, hybrid), and forgetting containers gone for a while.
+ * cgroupfs (v1, v2, hybrid), disk usage of the containers' mounts, and
+ * forgetting containers gone for a while.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "state.h"
 #include "stats.h"
+
+/* mountinfo of a k8s node with many pods runs to a few hundred KB */
+#define MOUNTINFO_MAX (16u << 20)
 
 /* Kernel resource files are small; io.stat / blkio with many devices is
  * the largest and is cut here (the devices past it are dropped). */
@@ -54,9 +65,9 @@ int pd_metrics_register(struct pstate *s)
 	R(C, cpu_throttled, "container_resources_cpu_throttled_seconds_total", "Time throttled by the CPU quota",
 	  l_base);
 	R(C, cpu_delay, "container_resources_cpu_delay_seconds_total",
-	  "Time the container's processes waited for a CPU (schedstat run delay)", l_base);
+	  "Time the container's threads waited for a CPU (run-queue delay)", l_base);
 	R(C, disk_delay, "container_resources_disk_delay_seconds_total",
-	  "Time the container's processes waited for block I/O (delay accounting)", l_base);
+	  "Time the container's threads waited for block I/O (delay accounting)", l_base);
 	R(C, psi[0], "container_resources_cpu_pressure_waiting_seconds_total", "CPU pressure stall time (PSI)",
 	  l_kind);
 	R(C, psi[1], "container_resources_memory_pressure_waiting_seconds_total", "Memory pressure stall time (PSI)",
@@ -70,44 +81,12 @@ int pd_metrics_register(struct pstate *s)
 	R(C, disk_writes, "container_resources_disk_writes_total", "Write operations per device", l_disk);
 	R(C, disk_rbytes, "container_resources_disk_read_bytes_total", "Bytes read per device", l_disk);
 	R(C, disk_wbytes, "container_resources_disk_written_bytes_total", "Bytes written per device", l_disk);
+	R(G, disk_size, "container_resources_disk_size_bytes", "Size of the filesystem of a mount", l_disk);
+	R(G, disk_used, "container_resources_disk_used_bytes", "Space used on the filesystem of a mount", l_disk);
+	R(G, disk_reserved, "container_resources_disk_reserved_bytes",
+	  "Space of the filesystem of a mount reserved for root (free, not available to others)", l_disk);
 #undef R
 	return err;
-}
-
-/* ------------------------------------------------------------- mounts */
-
-static char *try_mount(const char *root, const char *const *names, const char *marker)
-{
-	char path[4096];
-	for (size_t i = 0; names[i]; i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s", root, names[i], marker);
-		if (!access(path, F_OK)) {
-			snprintf(path, sizeof(path), "%s/%s", root, names[i]);
-			return strdup(path);
-		}
-	}
-	return NULL;
-}
-
-void pd_mounts_detect(struct pstate *s)
-{
-	static const char *const v2[] = { ".", "unified", NULL };
-	static const char *const cpu[] = { "cpu", "cpu,cpuacct", "cpuacct,cpu", NULL };
-	static const char *const cpuacct[] = { "cpuacct", "cpu,cpuacct", "cpuacct,cpu", NULL };
-	static const char *const memory[] = { "memory", NULL };
-	static const char *const blkio[] = { "blkio", NULL };
-
-	/* cgroup.controllers exists only in a v2 hierarchy: at the root in
-	 * unified mode, under unified/ in hybrid mode. */
-	s->mounts[CP_V2] = try_mount(s->cgroup_root, v2, "cgroup.controllers");
-	s->mounts[CP_CPU] = try_mount(s->cgroup_root, cpu, "cpu.shares");
-	s->mounts[CP_CPUACCT] = try_mount(s->cgroup_root, cpuacct, "cpuacct.usage");
-	s->mounts[CP_MEMORY] = try_mount(s->cgroup_root, memory, "memory.stat");
-	s->mounts[CP_BLKIO] = try_mount(s->cgroup_root, blkio, "blkio.throttle.io_service_bytes");
-	s->host->log(s->inst, ZT_LOG_DEBUG, "cgroup v2 at %s; v1 cpu %s, cpuacct %s, memory %s, blkio %s",
-		     s->mounts[CP_V2] ? s->mounts[CP_V2] : "-", s->mounts[CP_CPU] ? s->mounts[CP_CPU] : "-",
-		     s->mounts[CP_CPUACCT] ? s->mounts[CP_CPUACCT] : "-",
-		     s->mounts[CP_MEMORY] ? s->mounts[CP_MEMORY] : "-", s->mounts[CP_BLKIO] ? s->mounts[CP_BLKIO] : "-");
 }
 
 /* Reads a file of c's cgroup in hierarchy h. */
@@ -344,7 +323,376 @@ static void collect_memory(struct pstate *s, struct ctr *c, const struct zt_str 
 		s->host->metric_set(s->m.mem_cache, lv, (double)v);
 }
 
-static void collect_ctr(struct pstate *s, struct ctr *c, char *buf)
+/* ----------------------------------------------------------- disk usage */
+
+/* The host's mount table (pid 1's mountinfo), read at most once per tick
+ * and only when some container's disk usage is due: it names the device
+ * under an overlay's upper layer and the host path of a bind mount. */
+struct hosttab {
+	struct st_hmount *v;
+	size_t n;
+	int state; /* 0 not read yet, 1 read, < 0 failed */
+	const struct st_hmount *root; /* the host's "/" */
+};
+
+static void hosttab_free(struct hosttab *ht)
+{
+	for (size_t i = 0; i < ht->n; i++)
+		free((char *)ht->v[i].root); /* one block holds the three strings */
+	free(ht->v);
+	memset(ht, 0, sizeof(*ht));
+}
+
+static int hosttab_add(struct hosttab *ht, const struct st_mount *m, size_t *cap)
+{
+	size_t lr = strlen(m->root) + 1, lm = strlen(m->mount_point) + 1, ls = strlen(m->source) + 1;
+	struct st_hmount *h;
+	char *b;
+
+	if (ht->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		h = realloc(ht->v, nc * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		ht->v = h;
+		*cap = nc;
+	}
+	b = malloc(lr + lm + ls);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b, m->root, lr);
+	memcpy(b + lr, m->mount_point, lm);
+	memcpy(b + lr + lm, m->source, ls);
+	h = &ht->v[ht->n++];
+	*h = (struct st_hmount){ .major = m->major, .minor = m->minor, .cls = pd_st_mount_class(m),
+				 .root = b, .mount_point = b + lr, .source = b + lr + lm };
+	return 0;
+}
+
+static void hosttab_load(struct pstate *s, struct hosttab *ht, struct st_mount *m)
+{
+	char path[512], *buf = NULL;
+	size_t len, cap = 0;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/1/mountinfo", s->proc_root);
+	err = pd_meta_read_file(path, MOUNTINFO_MAX, &buf, &len);
+	for (const char *p = buf, *end = buf + len; !err && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+		if (!pd_st_parse_mountinfo(p, (size_t)(le - p), m))
+			err = hosttab_add(ht, m, &cap);
+		p = nl ? nl + 1 : end;
+	}
+	free(buf);
+	ht->state = err ? err : 1;
+	for (size_t i = 0; !err && i < ht->n; i++)
+		if (!strcmp(ht->v[i].mount_point, "/"))
+			ht->root = &ht->v[i]; /* the last one is on top */
+}
+
+void pd_disk_forget(struct ctr *c)
+{
+	for (uint32_t i = 0; i < c->ndm; i++) {
+		free(c->dm[i].mount_point);
+		free(c->dm[i].device);
+		free(c->dm[i].volume);
+	}
+	free(c->dm);
+	c->dm = NULL;
+	c->ndm = 0;
+	c->dm_next_ns = 0;
+}
+
+/*
+ * A mount point resolved inside the container's root. mountinfo paths are
+ * canonical, so a symlink on the way means the tree changed since the
+ * mount, or a trap: an absolute link planted by the container would lead
+ * to the host's files. Such paths are refused.
+ */
+static int open_in_root(int rootfd, const char *mp)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+	char comp[256];
+	int fd = (int)syscall(SYS_openat2, rootfd, mp, &how, sizeof(how)), err;
+
+	if (fd >= 0 || errno != ENOSYS)
+		return fd < 0 ? -errno : fd;
+	/* before Linux 5.6 (and under valgrind): a component at a time */
+	fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (const char *p = mp; fd >= 0;) {
+		const char *e;
+		size_t n;
+		int next;
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return fd;
+		e = strchrnul(p, '/');
+		n = (size_t)(e - p);
+		if (n >= sizeof(comp) || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			close(fd);
+			return -EINVAL;
+		}
+		memcpy(comp, p, n);
+		comp[n] = 0;
+		next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		err = errno;
+		close(fd);
+		errno = err;
+		fd = next;
+		p = e;
+	}
+	return -errno;
+}
+
+/* The device label of a mount, or -ENOENT when it is not on a disk. */
+static int mount_device(struct pstate *s, const struct hosttab *ht, const struct st_mount *m, int cls, char *out,
+			size_t outlen)
+{
+	const struct st_hmount *h;
+	uint32_t ma = m->major, mi = m->minor;
+	const char *src = m->source;
+
+	if (cls == ST_MNT_OVERLAY) {
+		/* overlay's statfs is its upper layer's filesystem */
+		h = ht->state == 1 ? pd_st_hmount_of(ht->v, ht->n, m->upperdir) : NULL;
+		if (!h || (h->cls != ST_MNT_DISK && h->cls != ST_MNT_ANON))
+			return -ENOENT;
+		cls = h->cls;
+		ma = h->major;
+		mi = h->minor;
+		src = h->source;
+	}
+	if (cls == ST_MNT_DISK) {
+		const char *n = devname(s, ma, mi, out, outlen);
+		if (n != out)
+			snprintf(out, outlen, "%s", n);
+		return 0;
+	}
+	if (!strncmp(src, "/dev/", 5))
+		src += 5;
+	/* a zfs dataset name may be long: cut, still distinct enough */
+	return snprintf(out, outlen, "%s", *src ? src : "unknown") < 0 ? -EINVAL : 0;
+}
+
+/* The volume label: where a bind mount comes from on the host. */
+static void mount_volume(const struct hosttab *ht, const struct st_mount *m, char *out, size_t outlen)
+{
+	out[0] = 0;
+	if (!strcmp(m->mount_point, "/"))
+		return; /* the container's own root filesystem */
+	if (ht->state == 1 && !pd_st_host_path(ht->v, ht->n, m->major, m->minor, m->root, out, outlen))
+		return;
+	if (strcmp(m->root, "/"))
+		snprintf(out, outlen, "%s", m->root); /* the path within its filesystem */
+}
+
+static int dm_has(const struct dmount *v, size_t n, const char *mp, const char *dev, const char *vol)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].mount_point, mp) && (!dev || (!strcmp(v[i].device, dev) && !strcmp(v[i].volume, vol))))
+			return 1;
+	return 0;
+}
+
+/* One mount's three gauges; 0 when exported (and recorded in nd). */
+static int usage_one(struct pstate *s, const struct zt_str *lv, int rootfd, const struct hosttab *ht,
+		     const struct st_mount *m, int cls, struct dmount *nd, uint32_t *nn)
+{
+	char dev[64], vol[ST_MNT_PATH];
+	struct statvfs sv;
+	struct stat st;
+	struct zt_str dl[5] = { lv[0], lv[1] };
+	int fd, err;
+
+	if (mount_device(s, ht, m, cls, dev, sizeof(dev)))
+		return -ENOENT;
+	fd = open_in_root(rootfd, m->mount_point);
+	if (fd < 0)
+		return fd; /* gone, or a file bind mount (/etc/hosts): not a volume */
+	/* the path must lead to this very mount, not to one stacked on it */
+	err = fstat(fd, &st) ? -errno : (major(st.st_dev) != m->major || minor(st.st_dev) != m->minor) ? -ESTALE : 0;
+	if (!err && fstatvfs(fd, &sv))
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	mount_volume(ht, m, vol, sizeof(vol));
+	nd[*nn] = (struct dmount){ strdup(m->mount_point), strdup(dev), strdup(vol) };
+	if (!nd[*nn].mount_point || !nd[*nn].device || !nd[*nn].volume) {
+		free(nd[*nn].mount_point);
+		free(nd[*nn].device);
+		free(nd[*nn].volume);
+		return -ENOMEM;
+	}
+	(*nn)++;
+	uint64_t bfree = sv.f_bfree < sv.f_blocks ? sv.f_bfree : sv.f_blocks;
+	uint64_t bavail = sv.f_bavail < bfree ? sv.f_bavail : bfree;
+	dl[2] = (struct zt_str){ m->mount_point, strlen(m->mount_point) };
+	dl[3] = (struct zt_str){ dev, strlen(dev) };
+	dl[4] = (struct zt_str){ vol, strlen(vol) };
+	s->host->metric_set(s->m.disk_size, dl, (double)sv.f_blocks * (double)sv.f_frsize);
+	s->host->metric_set(s->m.disk_used, dl, (double)(sv.f_blocks - bfree) * (double)sv.f_frsize);
+	s->host->metric_set(s->m.disk_reserved, dl, (double)(bfree - bavail) * (double)sv.f_frsize);
+	return 0;
+}
+
+/* Mount points below a network or FUSE mount are not visited either:
+ * reaching them would look up names on it. */
+static int under_any(char *const *v, size_t n, const char *mp)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pd_st_path_under(mp, v[i]))
+			return 1;
+	return 0;
+}
+
+/* The mount points of network and FUSE mounts, and its root's identity. */
+struct mscan {
+	char **remote;
+	size_t nremote;
+	uint32_t has_root, rma, rmi;
+	char *rroot;
+};
+
+static void mscan_free(struct mscan *ms)
+{
+	for (size_t i = 0; i < ms->nremote; i++)
+		free(ms->remote[i]);
+	free(ms->remote);
+	free(ms->rroot);
+}
+
+static int mscan_line(struct mscan *ms, const struct st_mount *m)
+{
+	if (!strcmp(m->mount_point, "/")) {
+		free(ms->rroot);
+		ms->rroot = strdup(m->root);
+		if (!ms->rroot)
+			return -ENOMEM;
+		ms->has_root = 1;
+		ms->rma = m->major;
+		ms->rmi = m->minor;
+	}
+	if (pd_st_mount_class(m) == ST_MNT_REMOTE) {
+		char **nr = realloc(ms->remote, (ms->nremote + 1) * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		ms->remote = nr;
+		if (!(nr[ms->nremote] = strdup(m->mount_point)))
+			return -ENOMEM;
+		ms->nremote++;
+	}
+	return 0;
+}
+
+static void remove_gone(struct pstate *s, struct ctr *c, const struct zt_str *lv, const struct dmount *nd, size_t nn)
+{
+	struct zt_str dl[5] = { lv[0], lv[1] };
+
+	for (uint32_t i = 0; i < c->ndm; i++) {
+		const struct dmount *d = &c->dm[i];
+		if (dm_has(nd, nn, d->mount_point, d->device, d->volume))
+			continue;
+		dl[2] = (struct zt_str){ d->mount_point, strlen(d->mount_point) };
+		dl[3] = (struct zt_str){ d->device, strlen(d->device) };
+		dl[4] = (struct zt_str){ d->volume, strlen(d->volume) };
+		s->host->metric_remove(s->m.disk_size, dl);
+		s->host->metric_remove(s->m.disk_used, dl);
+		s->host->metric_remove(s->m.disk_reserved, dl);
+	}
+}
+
+/*
+ * Disk usage of the mounts a container sees on disks: its root filesystem
+ * (an overlay's upper layer) and its volumes. Pseudo and in-memory
+ * filesystems are skipped, and network and FUSE ones are never touched.
+ * A container that sees the host's own "/" (a systemd service) has none:
+ * its mounts are the node's.
+ */
+static void collect_usage(struct pstate *s, struct ctr *c, const struct zt_str *lv, struct hosttab *ht,
+			  struct st_mount *m, uint64_t now)
+{
+	char path[512], *buf = NULL;
+	struct dmount *nd = NULL;
+	struct mscan ms = { 0 };
+	size_t len;
+	uint32_t nn = 0;
+	int rootfd = -1, pass;
+
+	if (!c->sample_pid || now < c->dm_next_ns)
+		return;
+	if (!ht->state)
+		hosttab_load(s, ht, m);
+	snprintf(path, sizeof(path), "%s/%u/mountinfo", s->proc_root, c->sample_pid);
+	if (pd_meta_read_file(path, MOUNTINFO_MAX, &buf, &len))
+		goto out; /* it just exited: another process next tick */
+	c->dm_next_ns = now + PT_DISK_REFRESH_NS;
+	nd = calloc(PT_MAX_MOUNTS, sizeof(*nd));
+	if (!nd)
+		goto out;
+	/* pass 0: its root and the mounts not to be touched; pass 1: usage */
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			if (ms.has_root && ht->root && ms.rma == ht->root->major && ms.rmi == ht->root->minor &&
+			    !strcmp(ms.rroot, ht->root->root))
+				break; /* it sees the host's filesystem */
+			snprintf(path, sizeof(path), "%s/%u/root", s->proc_root, c->sample_pid);
+			rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (rootfd < 0)
+				goto out;
+		}
+		for (const char *p = buf, *end = buf + len; p < end;) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+			int cls;
+			if (pd_st_parse_mountinfo(p, (size_t)(le - p), m)) {
+				p = nl ? nl + 1 : end;
+				continue;
+			}
+			p = nl ? nl + 1 : end;
+			if (pass == 0) {
+				if (mscan_line(&ms, m))
+					goto out;
+				continue;
+			}
+			cls = pd_st_mount_class(m);
+			if (cls == ST_MNT_SKIP || cls == ST_MNT_REMOTE || under_any(ms.remote, ms.nremote, m->mount_point) ||
+			    dm_has(nd, nn, m->mount_point, NULL, NULL))
+				continue;
+			if (nn >= PT_MAX_MOUNTS) {
+				if (!s->warned_mounts++)
+					s->host->log(s->inst, ZT_LOG_WARN, "%s: more than %u disk mounts, the rest not reported",
+						     c->id, PT_MAX_MOUNTS);
+				break;
+			}
+			usage_one(s, lv, rootfd, ht, m, cls, nd, &nn);
+		}
+	}
+	remove_gone(s, c, lv, nd, nn);
+	{
+		uint64_t next = c->dm_next_ns;
+		pd_disk_forget(c);
+		c->dm_next_ns = next;
+	}
+	c->dm = nd;
+	c->ndm = nn;
+	nd = NULL;
+out:
+	for (uint32_t i = 0; nd && i < nn; i++) {
+		free(nd[i].mount_point);
+		free(nd[i].device);
+		free(nd[i].volume);
+	}
+	free(nd);
+	if (rootfd >= 0)
+		close(rootfd);
+	mscan_free(&ms);
+	free(buf);
+}
+
+static void collect_ctr(struct pstate *s, struct ctr *c, char *buf, struct hosttab *ht, struct st_mount *m,
+			uint64_t now)
 {
 	struct zt_str lv[3];
 
@@ -360,26 +708,16 @@ static void collect_ctr(struct pstate *s, struct ctr *c, char *buf)
 	}
 	if (c->nproc || c->delay_ns)
 		s->host->metric_set(s->m.cpu_delay, lv, (double)c->delay_ns / 1e9);
-	if (s->delayacct)
-		s->host->metric_set(s->m.disk_delay, lv, (double)c->blkio_ticks / (double)s->clk_tck);
+	if (s->delayacct || c->blkio_ns)
+		s->host->metric_set(s->m.disk_delay, lv, (double)c->blkio_ns / 1e9);
 	if (!c->nproc)
 		return; /* its cgroup is gone or reused: keep the last values */
 	collect_cpu(s, c, lv, buf);
 	collect_memory(s, c, lv, buf);
 	collect_psi(s, c, lv, buf);
 	collect_disk(s, c, lv, buf);
-}
-
-static uint32_t read_delayacct(struct pstate *s)
-{
-	char path[512], buf[32];
-	size_t len;
-	uint64_t v;
-
-	snprintf(path, sizeof(path), "%s/sys/kernel/task_delayacct", s->proc_root);
-	if (pd_st_read(path, buf, sizeof(buf), &len) || pd_st_parse_u64(buf, &v))
-		return 0;
-	return v != 0;
+	if (m)
+		collect_usage(s, c, lv, ht, m, now);
 }
 
 void pd_on_timer(void *arg)
@@ -388,18 +726,22 @@ void pd_on_timer(void *arg)
 	uint64_t now = s->host->now_ns();
 	uint32_t gone[256];
 	size_t ngone = 0, n = 0;
+	struct hosttab ht = { 0 };
+	struct st_mount *m;
 	char *buf;
 
 	if (now - s->last_rescan_ns >= PT_RESCAN_NS)
 		pd_rescan(s);
-	s->delayacct = read_delayacct(s);
+	pd_delay_tick(s);
 	for (size_t i = 0; i < s->pcap; i++) {
 		struct pentry *p = &s->procs[i];
 		if (!p->pid || !p->c || !p->c->metrics || p->c->sandbox)
 			continue;
 		/* a vanished process whose EXIT was lost: removed below (the
 		 * table must not change while it is walked) */
-		if (pd_proc_sample(s, p) == -ENOENT && ngone < sizeof(gone) / sizeof(gone[0]))
+		if (pd_proc_sample(s, p, 0) != -ENOENT)
+			p->c->sample_pid = p->pid;
+		else if (ngone < sizeof(gone) / sizeof(gone[0]))
 			gone[ngone++] = p->pid;
 	}
 	for (size_t i = 0; i < ngone; i++)
@@ -408,6 +750,7 @@ void pd_on_timer(void *arg)
 	buf = malloc(FILE_BUF);
 	if (!buf)
 		return;
+	m = malloc(sizeof(*m)); /* NULL: no disk usage this tick */
 	/* Snapshot the containers: forgetting or merging one frees it. */
 	for (size_t b = 0; b < s->ccap; b++)
 		for (struct ctr *c = s->ctab[b]; c && n < PT_MAX_CONTAINERS; c = c->next)
@@ -424,7 +767,9 @@ void pd_on_timer(void *arg)
 			continue;
 		}
 		if (c->metrics && !c->sandbox)
-			collect_ctr(s, c, buf);
+			collect_ctr(s, c, buf, &ht, m, now);
 	}
+	hosttab_free(&ht);
+	free(m);
 	free(buf);
 }

@@ -3,7 +3,8 @@
  * From a cgroup path to a container: classification (cgroup.c), naming from
  * runtime metadata (meta.c), the container table and the cache of cgroup
  * paths already resolved, so an exec in a known container costs one hash
- * lookup after its /proc/PID/cgroup read.
+ * lookup after its /proc/PID/cgroup read; where each cgroup hierarchy is
+ * mounted, restarts and OOM kills.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "state.h"
 
@@ -58,6 +60,7 @@ static void ctr_free(struct ctr *c)
 	for (size_t i = 0; i < CP_COUNT; i++)
 		free(c->paths[i]);
 	free(c->devs);
+	pd_disk_forget(c);
 	free(c);
 }
 
@@ -418,6 +421,42 @@ struct ctr *pd_ctr_resolve(struct pstate *s, const struct cg_proc_paths *pp, cha
 /* A controller path, cut to the container's own cgroup. A non-root
  * container whose process sits in the root of a hierarchy has no cgroup
  * there: reading the root's files would report the whole machine. */
+/* ------------------------------------------------------ hierarchy mounts */
+
+static char *try_mount(const char *root, const char *const *names, const char *marker)
+{
+	char path[4096];
+	for (size_t i = 0; names[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", root, names[i], marker);
+		if (!access(path, F_OK)) {
+			snprintf(path, sizeof(path), "%s/%s", root, names[i]);
+			return strdup(path);
+		}
+	}
+	return NULL;
+}
+
+void pd_mounts_detect(struct pstate *s)
+{
+	static const char *const v2[] = { ".", "unified", NULL };
+	static const char *const cpu[] = { "cpu", "cpu,cpuacct", "cpuacct,cpu", NULL };
+	static const char *const cpuacct[] = { "cpuacct", "cpu,cpuacct", "cpuacct,cpu", NULL };
+	static const char *const memory[] = { "memory", NULL };
+	static const char *const blkio[] = { "blkio", NULL };
+
+	/* cgroup.controllers exists only in a v2 hierarchy: at the root in
+	 * unified mode, under unified/ in hybrid mode. */
+	s->mounts[CP_V2] = try_mount(s->cgroup_root, v2, "cgroup.controllers");
+	s->mounts[CP_CPU] = try_mount(s->cgroup_root, cpu, "cpu.shares");
+	s->mounts[CP_CPUACCT] = try_mount(s->cgroup_root, cpuacct, "cpuacct.usage");
+	s->mounts[CP_MEMORY] = try_mount(s->cgroup_root, memory, "memory.stat");
+	s->mounts[CP_BLKIO] = try_mount(s->cgroup_root, blkio, "blkio.throttle.io_service_bytes");
+	s->host->log(s->inst, ZT_LOG_DEBUG, "cgroup v2 at %s; v1 cpu %s, cpuacct %s, memory %s, blkio %s",
+		     s->mounts[CP_V2] ? s->mounts[CP_V2] : "-", s->mounts[CP_CPU] ? s->mounts[CP_CPU] : "-",
+		     s->mounts[CP_CPUACCT] ? s->mounts[CP_CPUACCT] : "-",
+		     s->mounts[CP_MEMORY] ? s->mounts[CP_MEMORY] : "-", s->mounts[CP_BLKIO] ? s->mounts[CP_BLKIO] : "-");
+}
+
 static char *stat_path(const struct ctr *c, const struct cg_slice *sl)
 {
 	struct cg_ident ci;
@@ -518,6 +557,22 @@ void pd_ctr_leave(struct pstate *s, struct ctr *c)
 		c->empty_since_ns = s->host->now_ns();
 }
 
+void pd_ctr_oom(struct pstate *s, struct ctr *c)
+{
+	struct zt_str lv[2];
+
+	if (!c->metrics || c->sandbox)
+		return;
+	if (c->pending_meta) {
+		/* its series would be dropped when it gets its real name */
+		c->oom_deferred++;
+		return;
+	}
+	pd_ctr_announce(s, c);
+	pd_ctr_labels(c, lv);
+	s->host->metric_add(s->m.oom, lv, 1);
+}
+
 void pd_ctr_app_type(struct pstate *s, struct ctr *c, const char *type)
 {
 	int i = pd_cg_app_type_index(type);
@@ -544,6 +599,7 @@ static void drop_exported(struct pstate *s, struct ctr *c)
 	if (c->info_done)
 		s->host->metric_remove_matching(ZT_STR("container_id"), id);
 	s->host->container_remove(s->inst, id);
+	pd_disk_forget(c); /* its disk usage series went with the rest */
 	c->info_done = 0;
 	c->app_types_done = 0;
 }
@@ -606,7 +662,7 @@ void pd_ctr_retry_meta(struct pstate *s, struct ctr *c, uint64_t now)
 		move_procs(s, c, t);
 		/* what its processes waited while it was unnamed */
 		t->delay_ns += c->delay_ns;
-		t->blkio_ticks += c->blkio_ticks;
+		t->blkio_ns += c->blkio_ns;
 		while (c->keys) {
 			k = c->keys;
 			c->keys = k->sib;

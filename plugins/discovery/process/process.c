@@ -9,10 +9,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <linux/netlink.h>
+#include <linux/taskstats.h>
 
 #include <zerotap/plugin.h>
 
@@ -230,48 +237,303 @@ void pd_proc_exit(struct pstate *s, uint32_t pid)
 	/* The last run-delay since the previous tick, while the zombie still
 	 * answers; a reaped pid just fails the read. */
 	if (c && c->metrics)
-		pd_proc_sample(s, p);
+		pd_proc_sample(s, p, 1);
 	proc_delete(s, p);
 	if (c)
 		pd_ctr_leave(s, c);
 	s->host->process_remove(s->inst, pid);
 }
 
-int pd_proc_sample(struct pstate *s, struct pentry *p)
+/* ---------------------------------------------------------- delays */
+
+/* A reply is ~450 bytes; the kernel answers within the send, so the wait
+ * only matters when something is wrong. */
+#define TS_BUF 8192
+#define TS_WAIT_MS 10
+#define TS_MAX_TIMEOUTS 3
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Sends req and reads datagrams until the one answering seq, for at most
+ * TS_WAIT_MS. With fam set it is a family lookup, else a taskstats query. */
+static int ts_call(struct pstate *s, const void *req, int len, uint32_t seq, struct st_taskstats *out, uint16_t *fam)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	uint8_t buf[TS_BUF] __attribute__((aligned(8)));
+	uint64_t deadline = mono_ns() + TS_WAIT_MS * 1000000ull;
+	int err;
+
+	if (sendto(s->ts_fd, req, (size_t)len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		return -errno;
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t fl = sizeof(from);
+		ssize_t r = recvfrom(s->ts_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from, &fl);
+		if (r < 0) {
+			struct pollfd pfd = { .fd = s->ts_fd, .events = POLLIN };
+			uint64_t now = mono_ns();
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -errno; /* ENOBUFS: an answer was dropped */
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			poll(&pfd, 1, (int)((deadline - now + 999999) / 1000000));
+			continue;
+		}
+		if ((size_t)r > sizeof(buf) || from.nl_pid != 0)
+			continue; /* cut, or not from the kernel */
+		err = fam ? pd_st_genl_family_reply(buf, (size_t)r, seq, fam)
+			  : pd_st_taskstats_reply(buf, (size_t)r, s->ts_family, seq, out);
+		if (err != -ENOMSG)
+			return err;
+	}
+}
+
+static int ts_query(struct pstate *s, uint32_t tgid, struct st_taskstats *out)
+{
+	uint8_t req[64];
+	uint32_t seq = ++s->ts_seq;
+	int len = pd_st_taskstats_request(req, sizeof(req), s->ts_family, seq, tgid);
+	int err = len < 0 ? len : ts_call(s, req, len, seq, out, NULL);
+
+	return err ? err : out->tgid != tgid ? -EBADMSG : 0;
+}
+
+/* Taskstats answers about pids of our own pid namespace: usable only when
+ * proc_root is that namespace's procfs (its "self" is us). */
+static int same_pid_ns(struct pstate *s)
+{
+	char path[512], link[32];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/self", s->proc_root);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = 0;
+	return strtoul(link, NULL, 10) == (unsigned long)getpid();
+}
+
+static int ts_open(struct pstate *s)
+{
+	uint8_t req[64];
+	struct st_taskstats self;
+	uint32_t seq = ++s->ts_seq;
+	int len, err;
+
+	if (!same_pid_ns(s))
+		return -EXDEV;
+	s->ts_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_GENERIC);
+	if (s->ts_fd < 0)
+		return -errno;
+	len = pd_st_genl_family_request(req, sizeof(req), seq, TASKSTATS_GENL_NAME);
+	err = len < 0 ? len : ts_call(s, req, len, seq, NULL, &s->ts_family);
+	/* queries need CAP_NET_ADMIN: ask about ourselves once */
+	if (!err)
+		err = ts_query(s, (uint32_t)getpid(), &self);
+	if (err) {
+		close(s->ts_fd);
+		s->ts_fd = -1;
+	}
+	return err;
+}
+
+static int read_delayacct(struct pstate *s, uint64_t *v)
+{
+	char path[512], buf[32];
+	size_t len;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/sys/kernel/task_delayacct", s->proc_root);
+	err = pd_st_read(path, buf, sizeof(buf), &len);
+	return err ? err : pd_st_parse_u64(buf, v);
+}
+
+void pd_delay_init(struct pstate *s)
+{
+	char path[512];
+	uint64_t v;
+	int err, fd;
+
+	s->ts_fd = -1;
+	/* Off by default since Linux 5.14; without it taskstats delays stay
+	 * zero and /proc/PID/stat has no block I/O delay. */
+	if (s->enable_delayacct && !read_delayacct(s, &v) && v == 0) {
+		snprintf(path, sizeof(path), "%s/sys/kernel/task_delayacct", s->proc_root);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		err = fd < 0 ? -errno : write(fd, "1\n", 2) == 2 ? 0 : -errno;
+		if (fd >= 0)
+			close(fd);
+		s->host->log(s->inst, err ? ZT_LOG_WARN : ZT_LOG_INFO, "kernel.task_delayacct is 0: %s%s",
+			     err ? "cannot set it to 1: " : "set to 1 (enable_delayacct)", err ? strerror(-err) : "");
+	}
+	err = ts_open(s);
+	if (err)
+		s->host->log(s->inst, ZT_LOG_INFO,
+			     "taskstats unavailable (%s): delays from /proc/PID/schedstat and stat, main thread only",
+			     err == -EXDEV ? "proc_root is not this pid namespace's procfs" : strerror(-err));
+}
+
+void pd_delay_fini(struct pstate *s)
+{
+	if (s->ts_fd >= 0)
+		close(s->ts_fd);
+	s->ts_fd = -1;
+}
+
+void pd_delay_tick(struct pstate *s)
+{
+	uint64_t v;
+	uint32_t use;
+
+	s->delayacct = !read_delayacct(s, &v) && v;
+	/* with delay accounting off taskstats reports zeros: schedstat still
+	 * has the run-queue wait */
+	use = s->ts_fd >= 0 && s->delayacct;
+	if (use != s->ts_use && s->ts_fd >= 0)
+		s->host->log(s->inst, ZT_LOG_INFO, "delays from %s (kernel.task_delayacct %s)",
+			     use ? "taskstats" : "/proc/PID/schedstat", use ? "on" : "off");
+	s->ts_use = use;
+	s->ts_timeouts = 0;
+}
+
+/*
+ * Adds what a process waited since its previous reading *last to *sum, in
+ * ns (mul / div convert the source's unit). A new entry contributes
+ * everything it waited so far; later only growth counts, so the sum stays
+ * monotonic when processes exit (their last reading stays in the total).
+ * A reading below *last is ignored and its regrowth not counted again: a
+ * zombie's taskstats are zero, and a thread group's sum may count an
+ * exiting thread twice for a moment. With room_ns (not UINT64_MAX), a
+ * growth that cannot be real only moves the baseline.
+ */
+static void credit(struct pstate *s, struct pentry *p, uint8_t bit, uint64_t v, uint64_t *last, uint64_t *sum,
+		   uint64_t mul, uint64_t div, uint64_t room_ns, uint64_t now)
+{
+	uint64_t d;
+
+	if (!(p->sampled & bit)) {
+		d = p->sampled & PS_REBASE ? 0 : v;
+		p->sampled |= bit;
+	} else if (v > *last) {
+		d = v - *last;
+	} else {
+		return;
+	}
+	*last = v;
+	d = d * mul / div;
+	if (room_ns != UINT64_MAX && !pd_st_delay_plausible(d, room_ns, now)) {
+		if (!s->glitches++)
+			s->host->log(s->inst, ZT_LOG_WARN,
+				     "pid %u: block I/O delay grew by %.0f s (room %.0f s, uptime %.0f s): a kernel "
+				     "accounting glitch, not counted (logged once)",
+				     p->pid, (double)d / 1e9, (double)room_ns / 1e9, (double)now / 1e9);
+		return;
+	}
+	*sum += d;
+}
+
+/* Readings of another source are not comparable: start over from a
+ * baseline (one interval of delay is not counted). */
+static void set_source(struct pentry *p, uint8_t src)
+{
+	if (p->src == src)
+		return;
+	if (p->sampled)
+		p->sampled = PS_REBASE;
+	p->src = src;
+}
+
+static int sample_taskstats(struct pstate *s, struct pentry *p)
+{
+	struct st_taskstats ts;
+	uint64_t now, room = UINT64_MAX;
+	int err;
+
+	if (s->ts_timeouts >= TS_MAX_TIMEOUTS)
+		return 0; /* the socket is stuck: next tick */
+	set_source(p, PD_SRC_TASKSTATS);
+	err = ts_query(s, p->pid, &ts);
+	if (err == -ESRCH)
+		return -ENOENT;
+	if (err == -ETIMEDOUT)
+		s->ts_timeouts++;
+	if (err == -EPERM) { /* CAP_NET_ADMIN dropped: schedstat from now on */
+		s->host->log(s->inst, ZT_LOG_WARN, "taskstats: %s: delays from /proc/PID/schedstat", strerror(-err));
+		pd_delay_fini(s);
+		s->ts_use = 0;
+	}
+	if (err)
+		return 0; /* counters are cumulative: the next tick catches up */
+	s->ts_timeouts = 0;
+	now = mono_ns();
+	/* thread time the block I/O wait could have taken: the live threads'
+	 * ages (new process), or their growth plus the window */
+	if (ts.etime_us != UINT64_MAX && !(p->sampled & PS_BLKIO))
+		room = ts.etime_us * 1000;
+	else if (ts.etime_us != UINT64_MAX && p->etime_us != UINT64_MAX)
+		room = (ts.etime_us > p->etime_us ? (ts.etime_us - p->etime_us) * 1000 : 0) + (now - p->sample_ns);
+	credit(s, p, PS_CPU, ts.cpu_delay_ns, &p->cpu_delay, &p->c->delay_ns, 1, 1, UINT64_MAX, now);
+	credit(s, p, PS_BLKIO, ts.blkio_delay_ns, &p->blkio_delay, &p->c->blkio_ns, 1, 1, room, now);
+	p->sample_ns = now;
+	p->etime_us = ts.etime_us;
+	return 0;
+}
+
+/* The main thread's block I/O delay from /proc/PID/stat (USER_HZ), in the
+ * readings' unit: ticks, or ns when it is credited against taskstats. */
+static void stat_blkio(struct pstate *s, struct pentry *p, const struct st_pidstat *ps, uint64_t now, int in_ns)
+{
+	struct timespec bt;
+	uint64_t hz = (uint64_t)s->clk_tck, room, start_ns = ps->starttime * 1000000000ull / hz;
+	uint64_t v = in_ns ? ps->blkio_ticks * 1000000000ull / hz : ps->blkio_ticks;
+
+	if (p->sampled & PS_BLKIO) {
+		room = now - p->sample_ns;
+	} else {
+		clock_gettime(CLOCK_BOOTTIME, &bt); /* starttime counts from boot */
+		room = (uint64_t)bt.tv_sec * 1000000000ull + (uint64_t)bt.tv_nsec;
+		room = room > start_ns ? room - start_ns : 0;
+	}
+	credit(s, p, PS_BLKIO, v, &p->blkio_delay, &p->c->blkio_ns, in_ns ? 1 : 1000000000ull, in_ns ? 1 : hz, room, now);
+}
+
+int pd_proc_sample(struct pstate *s, struct pentry *p, int at_exit)
 {
 	char buf[1024];
 	size_t len;
-	uint64_t v;
+	uint64_t v, now = mono_ns();
 	struct st_pidstat ps;
-	int err;
+	int err, ts_domain = s->ts_use == 1 && p->src == PD_SRC_TASKSTATS;
 
+	if (s->ts_use == 1 && !at_exit)
+		return sample_taskstats(s, p);
+	/* At exit the netlink socket is not used (no per-event queries). The
+	 * zombie's schedstat and stat hold its main thread's waits, which for
+	 * the common single-threaded process are the thread group's: they are
+	 * credited against the taskstats readings too (never below them), so a
+	 * process that lived less than a tick is counted as well. */
+	if (!ts_domain)
+		set_source(p, PD_SRC_SCHEDSTAT);
 	err = proc_file(s, p->pid, "schedstat", buf, sizeof(buf), &len);
 	if (err == -ENOENT || err == -ESRCH)
 		return -ENOENT;
-	if (!err && !pd_st_parse_schedstat(buf, &v)) {
-		/* A new entry contributes everything it waited so far; later
-		 * only growth counts, so the sum stays monotonic when processes
-		 * exit (their last reading stays in the container's total). */
-		if (!(p->sampled & 1))
-			p->c->delay_ns += v;
-		else if (v >= p->run_delay_ns)
-			p->c->delay_ns += v - p->run_delay_ns;
-		p->run_delay_ns = v;
-		p->sampled |= 1;
+	if (!err && !pd_st_parse_schedstat(buf, &v))
+		credit(s, p, PS_CPU, v, &p->cpu_delay, &p->c->delay_ns, 1, 1, UINT64_MAX, now);
+	if (s->delayacct) {
+		err = proc_file(s, p->pid, "stat", buf, sizeof(buf), &len);
+		if (err == -ENOENT || err == -ESRCH)
+			return -ENOENT;
+		if (!err && !pd_st_parse_pid_stat(buf, len, &ps) && ps.has_blkio)
+			stat_blkio(s, p, &ps, now, ts_domain);
 	}
-	if (!s->delayacct)
-		return 0;
-	err = proc_file(s, p->pid, "stat", buf, sizeof(buf), &len);
-	if (err == -ENOENT || err == -ESRCH)
-		return -ENOENT;
-	if (!err && !pd_st_parse_pid_stat(buf, len, &ps) && ps.has_blkio) {
-		if (!(p->sampled & 2))
-			p->c->blkio_ticks += ps.blkio_ticks;
-		else if (ps.blkio_ticks >= p->blkio_ticks)
-			p->c->blkio_ticks += ps.blkio_ticks - p->blkio_ticks;
-		p->blkio_ticks = ps.blkio_ticks;
-		p->sampled |= 2;
-	}
+	p->sample_ns = now;
 	return 0;
 }
 
@@ -346,23 +608,13 @@ static struct pentry *oom_victim(struct pstate *s, uint32_t tid)
 static void on_oom(struct pstate *s, uint32_t tid)
 {
 	struct pentry *p = oom_victim(s, tid);
-	struct zt_str lv[2];
 
 	/* Several threads of one victim may each be marked: count the
 	 * process once. */
 	if (!p || !p->c || p->oom_counted)
 		return;
 	p->oom_counted = 1;
-	if (!p->c->metrics || p->c->sandbox)
-		return;
-	if (p->c->pending_meta) {
-		/* its series would be dropped when it gets its real name */
-		p->c->oom_deferred++;
-		return;
-	}
-	pd_ctr_announce(s, p->c);
-	pd_ctr_labels(p->c, lv);
-	s->host->metric_add(s->m.oom, lv, 1);
+	pd_ctr_oom(s, p->c);
 }
 
 static void pr_event(void *state, const struct zt_process_event *ev)
@@ -397,6 +649,7 @@ static void pr_free(struct pstate *s)
 		return;
 	/* Timers are removed by the core when the instance stops. Entities and
 	 * series stay: a restarted instance sets them again. */
+	pd_delay_fini(s);
 	pd_ctr_tables_free(s);
 	free(s->procs);
 	pd_meta_podman_free(&s->podman);
@@ -435,6 +688,7 @@ static int read_config(struct pstate *s)
 	if ((err = s->host->config_int(s->inst, "interval_ms", &interval)) ||
 	    (err = s->host->config_int(s->inst, "container_ttl_ms", &ttl)) ||
 	    (err = s->host->config_bool(s->inst, "include_root_cgroup", &s->include_root)) ||
+	    (err = s->host->config_bool(s->inst, "enable_delayacct", &s->enable_delayacct)) ||
 	    (err = cfg_string(s, "proc_root", &s->proc_root)) ||
 	    (err = cfg_string(s, "cgroup_root", &s->cgroup_root)) ||
 	    (err = cfg_string(s, "podman_storage", &s->podman_storage)) ||
@@ -460,6 +714,8 @@ static int pr_init(const struct zt_host *host, zt_instance *inst, void **state)
 		return -ENOMEM;
 	s->host = host;
 	s->inst = inst;
+	s->ts_fd = -1;
+	s->ts_use = UINT32_MAX; /* the first tick logs the source */
 	s->clk_tck = sysconf(_SC_CLK_TCK);
 	if (s->clk_tck <= 0)
 		s->clk_tck = 100; /* USER_HZ on every Linux architecture */
@@ -475,6 +731,7 @@ static int pr_init(const struct zt_host *host, zt_instance *inst, void **state)
 	if (err)
 		goto fail;
 	pd_mounts_detect(s);
+	pd_delay_init(s);
 	err = pd_metrics_register(s);
 	if (err) {
 		host->log(inst, ZT_LOG_ERROR, "metric registration: %s", strerror(-err));
@@ -512,6 +769,10 @@ static const struct zt_config_field pr_config[] = {
 	  604800000 },
 	{ "include_root_cgroup", ZT_CFG_BOOL, 0, "false",
 	  "Export container metrics for the root cgroup \"/\" (processes in no container) too.", 0, -1 },
+	{ "enable_delayacct", ZT_CFG_BOOL, 0, "true",
+	  "Set kernel.task_delayacct to 1 at start when it is 0: without it the kernel does not count block I/O "
+	  "delays and taskstats reports no delays.",
+	  0, -1 },
 	{ "proc_root", ZT_CFG_STRING, 0, "\"/proc\"", "Where procfs is mounted (the host's, to see every process).",
 	  0, -1 },
 	{ "cgroup_root", ZT_CFG_STRING, 0, "\"/sys/fs/cgroup\"",

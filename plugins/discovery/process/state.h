@@ -34,6 +34,9 @@
 /* A full /proc walk catches lost ring-buffer events. */
 #define PT_RESCAN_NS (60ull * 1000000000ull)
 #define PT_ROOTLESS_DBS 8u
+/* Disk usage: mounts reported per container, refresh period (statvfs). */
+#define PT_MAX_MOUNTS 32u
+#define PT_DISK_REFRESH_NS (30ull * 1000000000ull)
 
 /* A counter read from the kernel that may restart from zero (a container's
  * cgroup is recreated on restart): exported as base + raw, base growing by
@@ -50,6 +53,11 @@ struct devstat {
 };
 
 struct ctr;
+
+/* One mount of a container whose disk usage series are exported. */
+struct dmount {
+	char *mount_point, *device, *volume;
+};
 
 /* A cgroup path already resolved to a container. */
 struct cgkey {
@@ -97,27 +105,45 @@ struct ctr {
 	uint64_t empty_since_ns;
 	uint64_t app_types;         /* bit per pd_cg_app_type_index */
 	uint64_t app_types_done;    /* bits already exported */
-	uint64_t delay_ns;          /* sum of schedstat run-delay deltas */
-	uint64_t blkio_ticks;       /* sum of delayacct_blkio_ticks deltas */
+	uint64_t delay_ns;          /* sum of its processes' run-queue wait growth */
+	uint64_t blkio_ns;          /* sum of their block I/O wait growth */
 	uint32_t oom_deferred;      /* OOM kills seen while its name was pending */
 	struct mono cpu_usage, cpu_throttled;
 	struct mono psi[PSI_COUNT];
 	struct devstat *devs;       /* grown on demand, at most PT_MAX_DEVS */
 	uint32_t ndevs;
 	uint32_t mark;              /* scratch for sweeps */
+	uint32_t sample_pid;        /* a live process, set by the timer's walk */
+	struct dmount *dm;          /* disk usage series exported, at most PT_MAX_MOUNTS */
+	uint32_t ndm;
+	uint64_t dm_next_ns;        /* next disk usage refresh */
 };
 
 struct pentry {
 	uint32_t pid; /* 0 = empty slot */
 	uint32_t ppid;
 	struct ctr *c;
-	uint64_t run_delay_ns; /* last schedstat reading */
-	uint64_t blkio_ticks;  /* last /proc/PID/stat reading */
+	/* last (highest) readings, in the unit of `src`: taskstats ns, or
+	 * schedstat ns and /proc/PID/stat USER_HZ ticks */
+	uint64_t cpu_delay;
+	uint64_t blkio_delay;
+	uint64_t sample_ns;    /* CLOCK_MONOTONIC of the readings */
+	uint64_t etime_us;     /* taskstats ac_etime of the readings */
 	uint32_t epoch;        /* last /proc rescan that saw it */
-	uint8_t sampled;       /* run_delay_ns / blkio_ticks hold a reading */
+	uint8_t sampled;       /* PS_* */
+	uint8_t src;           /* PD_SRC_* of the readings */
 	uint8_t oom_counted;
 	char comm[16];
 };
+
+/* pentry.sampled */
+#define PS_CPU 1u    /* cpu_delay holds a reading */
+#define PS_BLKIO 2u  /* blkio_delay holds a reading */
+#define PS_REBASE 4u /* the source changed: the next readings are baselines only */
+/* pentry.src */
+#define PD_SRC_NONE 0u
+#define PD_SRC_SCHEDSTAT 1u /* /proc/PID/schedstat + stat: the main thread only */
+#define PD_SRC_TASKSTATS 2u /* taskstats TGID query: every thread */
 
 struct rootless_db {
 	uint32_t uid;
@@ -133,7 +159,7 @@ struct devname {
 struct metrics {
 	zt_metric *info, *restarts, *oom, *app_type, *cpu_limit, *cpu_usage, *cpu_throttled, *cpu_delay,
 		*disk_delay, *psi[3], *mem_limit, *mem_rss, *mem_cache, *disk_reads, *disk_writes, *disk_rbytes,
-		*disk_wbytes;
+		*disk_wbytes, *disk_size, *disk_used, *disk_reserved;
 };
 
 struct pstate {
@@ -166,7 +192,15 @@ struct pstate {
 	uint32_t epoch;
 	long clk_tck;
 	uint32_t delayacct; /* kernel.task_delayacct is on: blkio ticks mean something */
-	uint32_t warned_procs, warned_ctrs;
+	uint32_t enable_delayacct;
+	/* taskstats generic netlink: socket, family, last sequence number */
+	int ts_fd;
+	uint16_t ts_family;
+	uint32_t ts_seq;
+	uint32_t ts_use;      /* this tick samples through taskstats */
+	uint32_t ts_timeouts; /* consecutive unanswered queries this tick */
+	uint64_t glitches;    /* implausible delay readings not counted */
+	uint32_t warned_procs, warned_ctrs, warned_mounts;
 	struct ctr **scratch; /* PT_MAX_CONTAINERS pointers for the timer's walk */
 };
 
@@ -176,9 +210,15 @@ struct pentry *pd_proc_find(struct pstate *s, uint32_t pid);
 void pd_proc_exit(struct pstate *s, uint32_t pid);
 /* Reads pid's cgroup and comm from /proc and tracks it (rescan). */
 void pd_proc_discover(struct pstate *s, uint32_t pid);
-/* Reads /proc/PID/schedstat and stat into the entry's container; -ENOENT
- * when the process is gone. */
-int pd_proc_sample(struct pstate *s, struct pentry *p);
+/* Adds what p waited since its last reading to its container: taskstats
+ * on the timer when available, else /proc/PID/schedstat and stat (and
+ * those at exit, when a zombie still answers). -ENOENT when it is gone. */
+int pd_proc_sample(struct pstate *s, struct pentry *p, int at_exit);
+/* Taskstats socket and kernel.task_delayacct at init; the sampling source
+ * of this tick (timer). */
+void pd_delay_init(struct pstate *s);
+void pd_delay_tick(struct pstate *s);
+void pd_delay_fini(struct pstate *s);
 
 /* ---- ident.c */
 int pd_ctr_tables_init(struct pstate *s);
@@ -192,11 +232,15 @@ struct ctr *pd_ctr_resolve(struct pstate *s, const struct cg_proc_paths *pp, cha
 /* A process joined / left c. Joining refreshes c's resource paths from pp
  * (may be NULL) when c had no process, and counts a restart. */
 void pd_ctr_join(struct pstate *s, struct ctr *c, const struct cg_proc_paths *pp);
+/* Finds the cgroup hierarchies under cgroup_root (s->mounts). */
+void pd_mounts_detect(struct pstate *s);
 /* The directory of c's cgroup in hierarchy h, or -ENOENT. */
 int pd_ctr_dir(const struct pstate *s, const struct ctr *c, int h, char *buf, size_t buflen);
 void pd_ctr_leave(struct pstate *s, struct ctr *c);
 /* Exports container_info and the zero counters once. */
 void pd_ctr_announce(struct pstate *s, struct ctr *c);
+/* Counts an OOM kill in c (deferred while its name is pending). */
+void pd_ctr_oom(struct pstate *s, struct ctr *c);
 /* Adds an application type seen in c. */
 void pd_ctr_app_type(struct pstate *s, struct ctr *c, const char *type);
 /* Retries metadata of a pending container; may merge it into another. */
@@ -208,8 +252,9 @@ void pd_ctr_labels(const struct ctr *c, struct zt_str *v);
 
 /* ---- collect.c */
 int pd_metrics_register(struct pstate *s);
-void pd_mounts_detect(struct pstate *s);
 void pd_on_timer(void *arg);
 void pd_rescan(struct pstate *s);
+/* Forgets c's disk usage series list (its series were removed). */
+void pd_disk_forget(struct ctr *c);
 
 #endif

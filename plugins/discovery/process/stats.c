@@ -4,9 +4,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/taskstats.h>
 
 int pd_st_read(const char *path, char *buf, size_t cap, size_t *len)
 {
@@ -215,7 +221,7 @@ int pd_st_parse_pid_stat(const char *buf, size_t len, struct st_pidstat *out)
 		const char *tok = p;
 		while (p < end && !is_space(*p))
 			p++;
-		if (field == 4 || field == 9 || field == 42) {
+		if (field == 4 || field == 9 || field == 22 || field == 42) {
 			const char *t = tok;
 			if (take_u64(&t, p, &v) || t != p)
 				return -EINVAL;
@@ -223,6 +229,8 @@ int pd_st_parse_pid_stat(const char *buf, size_t len, struct st_pidstat *out)
 				out->ppid = (uint32_t)v;
 			else if (field == 9)
 				out->flags = (uint32_t)v;
+			else if (field == 22)
+				out->starttime = v;
 			else {
 				out->blkio_ticks = v;
 				out->has_blkio = 1;
@@ -346,4 +354,352 @@ int pd_st_uevent_devname(const char *buf, size_t len, char *out, size_t outlen)
 		p = nl ? nl + 1 : end;
 	}
 	return -ENOENT;
+}
+
+/* ------------------------------------------------------------ mountinfo */
+
+/* The next field of a line whose fields are separated by single spaces
+ * (an empty mount source shows as two spaces). *p becomes NULL after the
+ * last field. */
+static int next_field(const char **p, const char *end, const char **f, size_t *n)
+{
+	const char *s = *p, *e;
+
+	if (!s)
+		return -EINVAL;
+	e = s < end ? memchr(s, ' ', (size_t)(end - s)) : NULL;
+	*f = s;
+	*n = (size_t)((e ? e : end) - s);
+	*p = e ? e + 1 : NULL;
+	return 0;
+}
+
+static int is_odigit(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+/* The kernel writes ' ', '\t', '\n' and '\\' of paths as \ooo. */
+static int unmangle(const char *f, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = f[i];
+		if (c == '\\' && n - i > 3 && f[i + 1] >= '0' && f[i + 1] <= '3' && is_odigit(f[i + 2]) &&
+		    is_odigit(f[i + 3])) {
+			c = (char)(((f[i + 1] - '0') << 6) | ((f[i + 2] - '0') << 3) | (f[i + 3] - '0'));
+			i += 3;
+		}
+		if (!c)
+			return -EINVAL; /* would cut the string */
+		if (o + 1 >= cap)
+			return -ENAMETOOLONG;
+		out[o++] = c;
+	}
+	out[o] = 0;
+	return 0;
+}
+
+static int take_num_field(const char **p, const char *end)
+{
+	const char *f, *t;
+	size_t n;
+	uint64_t v;
+
+	if (next_field(p, end, &f, &n))
+		return -EINVAL;
+	t = f;
+	return take_u64(&t, f + n, &v) || t != f + n ? -EINVAL : 0;
+}
+
+/* The value of option `key` (with its '=') in a comma-separated list. */
+static int opt_value(const char *s, size_t n, const char *key, const char **v, size_t *vn)
+{
+	const char *end = s + n;
+	size_t kl = strlen(key);
+
+	while (s < end) {
+		const char *c = memchr(s, ',', (size_t)(end - s)), *e = c ? c : end;
+		if ((size_t)(e - s) >= kl && !memcmp(s, key, kl)) {
+			*v = s + kl;
+			*vn = (size_t)(e - s) - kl;
+			return 0;
+		}
+		s = c ? c + 1 : end;
+	}
+	return -ENOENT;
+}
+
+int pd_st_parse_mountinfo(const char *line, size_t len, struct st_mount *m)
+{
+	const char *p = line, *end = line + len, *f, *t;
+	size_t n;
+	int err;
+
+	m->major = m->minor = 0;
+	m->root[0] = m->mount_point[0] = m->fstype[0] = m->source[0] = m->upperdir[0] = 0;
+	if ((err = take_num_field(&p, end)) || (err = take_num_field(&p, end)))
+		return err; /* mount id, parent id */
+	if (next_field(&p, end, &f, &n))
+		return -EINVAL;
+	t = f;
+	if (take_dev(&t, f + n, &m->major, &m->minor) || t != f + n)
+		return -EINVAL;
+	if (next_field(&p, end, &f, &n) || (err = unmangle(f, n, m->root, sizeof(m->root))))
+		return err ? err : -EINVAL;
+	if (next_field(&p, end, &f, &n) || (err = unmangle(f, n, m->mount_point, sizeof(m->mount_point))))
+		return err ? err : -EINVAL;
+	if (m->root[0] != '/' || m->mount_point[0] != '/')
+		return -EINVAL;
+	if (next_field(&p, end, &f, &n))
+		return -EINVAL; /* mount options */
+	do { /* optional fields (shared:N, master:N, ...) up to "-" */
+		if (next_field(&p, end, &f, &n))
+			return -EINVAL;
+	} while (!(n == 1 && *f == '-'));
+	if (next_field(&p, end, &f, &n) || !n || (err = unmangle(f, n, m->fstype, sizeof(m->fstype))))
+		return err ? err : -EINVAL;
+	if (next_field(&p, end, &f, &n) || (err = unmangle(f, n, m->source, sizeof(m->source))))
+		return err ? err : -EINVAL;
+	/* super options: the rest of the line */
+	if (p && !strcmp(m->fstype, "overlay") && !opt_value(p, (size_t)(end - p), "upperdir=", &f, &n) &&
+	    (err = unmangle(f, n, m->upperdir, sizeof(m->upperdir))))
+		return err;
+	return 0;
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (!strcmp(s, list[i]))
+			return 1;
+	return 0;
+}
+
+int pd_st_mount_class(const struct st_mount *m)
+{
+	static const char *const remote[] = { "nfs",  "nfs4", "cifs",   "smb3",  "smbfs", "ceph", "glusterfs",
+					      "9p",   "afs",  "lustre", "davfs", "sshfs", "ncpfs", NULL };
+	static const char *const anon[] = { "btrfs", "zfs", "bcachefs", NULL };
+
+	/* fuseblk has a real block device but its statfs is answered by the
+	 * daemon: it is checked first */
+	if (!strncmp(m->fstype, "fuse", 4) || in_list(m->fstype, remote))
+		return ST_MNT_REMOTE;
+	if (m->major)
+		return ST_MNT_DISK;
+	if (in_list(m->fstype, anon))
+		return ST_MNT_ANON;
+	if (!strcmp(m->fstype, "overlay") && m->upperdir[0] == '/')
+		return ST_MNT_OVERLAY;
+	return ST_MNT_SKIP;
+}
+
+int pd_st_path_under(const char *path, const char *dir)
+{
+	size_t dl = strlen(dir);
+
+	if (dl == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, dir, dl) && (path[dl] == 0 || path[dl] == '/');
+}
+
+const struct st_hmount *pd_st_hmount_of(const struct st_hmount *hm, size_t n, const char *path)
+{
+	const struct st_hmount *best = NULL;
+	size_t bl = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(hm[i].mount_point);
+		if (pd_st_path_under(path, hm[i].mount_point) && (!best || l >= bl)) {
+			best = &hm[i];
+			bl = l;
+		}
+	}
+	return best;
+}
+
+int pd_st_host_path(const struct st_hmount *hm, size_t n, uint32_t major, uint32_t minor, const char *root, char *out,
+		    size_t outlen)
+{
+	const struct st_hmount *best = NULL;
+	const char *rest;
+	size_t bl = 0;
+	int w;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(hm[i].root);
+		if (hm[i].major == major && hm[i].minor == minor && pd_st_path_under(root, hm[i].root) &&
+		    (!best || l < bl)) {
+			best = &hm[i];
+			bl = l;
+		}
+	}
+	if (!best)
+		return -ENOENT;
+	/* what is left of root below the host mount's root: "" or "/..." */
+	rest = bl == 1 ? (root[1] ? root : "") : root + bl;
+	if (!*rest)
+		w = snprintf(out, outlen, "%s", best->mount_point);
+	else if (!strcmp(best->mount_point, "/"))
+		w = snprintf(out, outlen, "%s", rest);
+	else
+		w = snprintf(out, outlen, "%s%s", best->mount_point, rest);
+	return w < 0 || (size_t)w >= outlen ? -ENAMETOOLONG : 0;
+}
+
+/* ------------------------------------------------------ taskstats netlink */
+
+/* The struct only grows (TASKSTATS_VERSION): these offsets hold since v1. */
+_Static_assert(offsetof(struct taskstats, cpu_delay_total) == 24, "taskstats layout");
+_Static_assert(offsetof(struct taskstats, blkio_delay_total) == 40, "taskstats layout");
+#define TS_MIN_LEN (offsetof(struct taskstats, blkio_delay_total) + sizeof(uint64_t))
+
+static int genl_request(void *buf, size_t cap, uint16_t type, uint8_t cmd, uint8_t version, uint32_t seq,
+			uint16_t atype, const void *a, size_t alen)
+{
+	struct nlmsghdr h = { 0 };
+	struct genlmsghdr g = { .cmd = cmd, .version = version };
+	struct nlattr na = { .nla_type = atype };
+	size_t len = NLMSG_HDRLEN + GENL_HDRLEN + NLA_ALIGN(NLA_HDRLEN + alen);
+	uint8_t *b = buf;
+
+	if (len > cap || NLA_HDRLEN + alen > UINT16_MAX)
+		return -ENOSPC;
+	memset(b, 0, len);
+	h.nlmsg_len = (uint32_t)len;
+	h.nlmsg_type = type;
+	h.nlmsg_flags = NLM_F_REQUEST;
+	h.nlmsg_seq = seq;
+	na.nla_len = (uint16_t)(NLA_HDRLEN + alen);
+	memcpy(b, &h, sizeof(h));
+	memcpy(b + NLMSG_HDRLEN, &g, sizeof(g));
+	memcpy(b + NLMSG_HDRLEN + GENL_HDRLEN, &na, sizeof(na));
+	memcpy(b + NLMSG_HDRLEN + GENL_HDRLEN + NLA_HDRLEN, a, alen);
+	return (int)len;
+}
+
+int pd_st_genl_family_request(void *buf, size_t cap, uint32_t seq, const char *name)
+{
+	return genl_request(buf, cap, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, seq, CTRL_ATTR_FAMILY_NAME, name,
+			    strlen(name) + 1);
+}
+
+int pd_st_taskstats_request(void *buf, size_t cap, uint16_t family, uint32_t seq, uint32_t tgid)
+{
+	return genl_request(buf, cap, family, TASKSTATS_CMD_GET, TASKSTATS_GENL_VERSION, seq, TASKSTATS_CMD_ATTR_TGID,
+			    &tgid, sizeof(tgid));
+}
+
+/* The attributes of the message of `type` answering seq. Headers are
+ * copied out: a receive buffer need not be aligned. */
+static int genl_find(const uint8_t *b, size_t len, uint32_t seq, uint16_t type, const uint8_t **attrs, size_t *alen)
+{
+	size_t off = 0;
+
+	while (len - off >= NLMSG_HDRLEN) {
+		struct nlmsghdr h;
+		size_t step;
+		memcpy(&h, b + off, sizeof(h));
+		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
+			return -EBADMSG;
+		if (h.nlmsg_seq == seq && h.nlmsg_type == NLMSG_ERROR) {
+			int e;
+			if (h.nlmsg_len < NLMSG_HDRLEN + sizeof(e))
+				return -EBADMSG;
+			memcpy(&e, b + off + NLMSG_HDRLEN, sizeof(e));
+			if (e > 0 || e < -4095)
+				return -EBADMSG;
+			return e ? e : -ENODATA; /* an acknowledgement, no answer */
+		}
+		if (h.nlmsg_seq == seq && h.nlmsg_type == type) {
+			if (h.nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+				return -EBADMSG;
+			*attrs = b + off + NLMSG_HDRLEN + GENL_HDRLEN;
+			*alen = h.nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+			return 0;
+		}
+		step = NLMSG_ALIGN(h.nlmsg_len);
+		if (step >= len - off)
+			break;
+		off += step;
+	}
+	return -ENOMSG;
+}
+
+/* The payload of attribute `type` among [a, a + n). -ENOENT when absent,
+ * -EBADMSG for a length below the header or past the end. */
+static int nla_find(const uint8_t *a, size_t n, uint16_t type, const uint8_t **p, size_t *plen)
+{
+	size_t off = 0;
+
+	while (n - off >= NLA_HDRLEN) {
+		struct nlattr h;
+		size_t step;
+		memcpy(&h, a + off, sizeof(h));
+		if (h.nla_len < NLA_HDRLEN || h.nla_len > n - off)
+			return -EBADMSG;
+		if ((h.nla_type & NLA_TYPE_MASK) == type) {
+			*p = a + off + NLA_HDRLEN;
+			*plen = h.nla_len - NLA_HDRLEN;
+			return 0;
+		}
+		step = NLA_ALIGN(h.nla_len);
+		if (step >= n - off)
+			break;
+		off += step;
+	}
+	return -ENOENT;
+}
+
+int pd_st_genl_family_reply(const void *buf, size_t len, uint32_t seq, uint16_t *family)
+{
+	const uint8_t *a, *v;
+	size_t an, vn;
+	uint16_t id;
+	int err = genl_find(buf, len, seq, GENL_ID_CTRL, &a, &an);
+
+	if (err)
+		return err;
+	err = nla_find(a, an, CTRL_ATTR_FAMILY_ID, &v, &vn);
+	if (err || vn < sizeof(id))
+		return -EBADMSG;
+	memcpy(&id, v, sizeof(id));
+	if (id < NLMSG_MIN_TYPE)
+		return -EBADMSG;
+	*family = id;
+	return 0;
+}
+
+int pd_st_taskstats_reply(const void *buf, size_t len, uint16_t family, uint32_t seq, struct st_taskstats *out)
+{
+	const uint8_t *a, *agg, *v;
+	size_t an, aggn, vn;
+	int err = genl_find(buf, len, seq, family, &a, &an);
+
+	if (err)
+		return err;
+	/* AGGR_TGID { TGID u32, [NULL padding,] STATS struct taskstats } */
+	if (nla_find(a, an, TASKSTATS_TYPE_AGGR_TGID, &agg, &aggn))
+		return -EBADMSG;
+	if (nla_find(agg, aggn, TASKSTATS_TYPE_TGID, &v, &vn) || vn < sizeof(out->tgid))
+		return -EBADMSG;
+	memcpy(&out->tgid, v, sizeof(out->tgid));
+	if (nla_find(agg, aggn, TASKSTATS_TYPE_STATS, &v, &vn) || vn < TS_MIN_LEN)
+		return -EBADMSG;
+	memcpy(&out->version, v + offsetof(struct taskstats, version), sizeof(out->version));
+	memcpy(&out->cpu_delay_ns, v + offsetof(struct taskstats, cpu_delay_total), sizeof(out->cpu_delay_ns));
+	memcpy(&out->blkio_delay_ns, v + offsetof(struct taskstats, blkio_delay_total), sizeof(out->blkio_delay_ns));
+	out->etime_us = UINT64_MAX;
+	if (vn >= offsetof(struct taskstats, ac_etime) + sizeof(out->etime_us))
+		memcpy(&out->etime_us, v + offsetof(struct taskstats, ac_etime), sizeof(out->etime_us));
+	return 0;
+}
+
+int pd_st_delay_plausible(uint64_t delta_ns, uint64_t room_ns, uint64_t uptime_ns)
+{
+	uint64_t room = room_ns > UINT64_MAX - ST_DELAY_SLACK_NS ? UINT64_MAX : room_ns + ST_DELAY_SLACK_NS;
+
+	return delta_ns <= room || delta_ns < uptime_ns / 2;
 }

@@ -5,7 +5,8 @@
  * cgroup_root and the runtimes' directories are config keys). Drives the
  * plugin through its events and timer and checks entities and metrics:
  * podman naming, restarts with a recreated cgroup, OOM counted once, k8s
- * names that appear late, lost EXIT events, expiry.
+ * names that appear late, lost EXIT events, expiry, disk usage of the
+ * mounts in a fake mountinfo (on the test directory's own filesystem).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -155,7 +158,7 @@ static void event(struct mock_plugin *p, uint32_t type, uint32_t pid, uint32_t p
 static void test_schema(void **state)
 {
 	const struct zt_plugin_desc *d = zt_builtin_entry_process();
-	static const char *const keys[] = { "interval_ms", "container_ttl_ms", "include_root_cgroup", "proc_root",
+	static const char *const keys[] = { "interval_ms", "container_ttl_ms", "include_root_cgroup", "enable_delayacct", "proc_root",
 					    "cgroup_root", "podman_storage", "docker_root", "kubelet_log_dir" };
 	size_t n = 0;
 
@@ -358,6 +361,110 @@ static void test_k8s_late_names(void **state)
 	mock_plugin_stop(p);
 }
 
+
+/* The device label the plugin gives the test directory's filesystem, and
+ * the mountinfo type and source that make it one: a block device is named
+ * from sysfs; on an anonymous device (tmpfs, overlay: a CI container) the
+ * test calls it btrfs, which is named by its source. */
+static void test_fs(struct stat *st, char *dev, size_t devlen, const char **type, const char **src)
+{
+	char path[128], buf[1024], *d;
+	FILE *f;
+
+	assert_int_equal(stat(root, st), 0);
+	*type = major(st->st_dev) ? "ext4" : "btrfs";
+	*src = "/dev/ztfake0";
+	if (!major(st->st_dev)) {
+		snprintf(dev, devlen, "ztfake0");
+		return;
+	}
+	snprintf(dev, devlen, "%u:%u", major(st->st_dev), minor(st->st_dev));
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", major(st->st_dev), minor(st->st_dev));
+	f = fopen(path, "r");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, "DEVNAME=", 8) && (d = strchr(buf, '\n'))) {
+			*d = 0;
+			snprintf(dev, devlen, "%.63s", buf + 8);
+		}
+	if (f)
+		fclose(f);
+}
+
+static void test_disk_usage(void **state)
+{
+	struct mock_plugin *p;
+	struct stat st;
+	struct statvfs sv;
+	char dev[64], vol[512], link[512], mnt[4096];
+	const char *type, *src;
+	unsigned ma, mi;
+
+	test_fs(&st, dev, sizeof(dev), &type, &src);
+	ma = major(st.st_dev);
+	mi = minor(st.st_dev);
+	/* the host sees its filesystem at "/"; the container's root and its
+	 * volume are directories of it */
+	put("proc/1/mountinfo", "21 1 %u:%u / / rw - %s %s rw\n22 21 0:5 / /proc rw - proc proc rw\n", ma, mi, type,
+	    src);
+	put("ctr/data/.keep", "");
+	put("ctr/nfs/sub/.keep", "");
+	put("ctr/etc/hosts", "127.0.0.1 localhost\n");
+	put("outside/d/.keep", "");
+	put("vol/.keep", "");
+	snprintf(link, sizeof(link), "%s/outside", root);
+	snprintf(vol, sizeof(vol), "%s/ctr/esc", root);
+	assert_int_equal(symlink(link, vol), 0); /* leads out of the container if followed */
+	snprintf(link, sizeof(link), "%s/ctr", root);
+	snprintf(vol, sizeof(vol), "%s/proc/100/root", root);
+	assert_int_equal(symlink(link, vol), 0);
+	snprintf(vol, sizeof(vol), "%s/vol", root);
+	snprintf(mnt, sizeof(mnt),
+		 "75 49 %u:%u %s/ctr / rw - %s %s rw\n"
+		 "76 75 %u:%u %s/vol /data rw - %s %s rw\n"
+		 "77 75 %u:%u %s/ctr/etc/hosts /etc/hosts rw - %s %s rw\n"
+		 "78 75 0:43 / /proc rw,nosuid - proc proc rw\n"
+		 "79 75 0:60 / /nfs rw - nfs4 srv:/export rw\n"
+		 "80 79 %u:%u %s/vol /nfs/sub rw - %s %s rw\n"
+		 "81 75 %u:%u %s/outside /esc/d rw - %s %s rw\n"
+		 "this is not a mountinfo line\n",
+		 ma, mi, root, type, src, ma, mi, root, type, src, ma, mi, root, type, src, ma, mi, root, type, src, ma,
+		 mi, root, type, src);
+	put("proc/100/mountinfo", "%s", mnt);
+	/* a service that sees the host's own filesystem has no disks */
+	fake_proc(200, 1, "sshd", "/system.slice/ssh.service", 0);
+	put("proc/200/mountinfo", "21 1 %u:%u / / rw - %s %s rw\n", ma, mi, type, src);
+
+	assert_int_equal(mock_plugin_start(zt_builtin_entry_process, NULL, config, &p), 0);
+	mock_fire_timers();
+	assert_int_equal(statvfs(root, &sv), 0);
+	double size = (double)sv.f_blocks * (double)sv.f_frsize;
+	assert_true(mock_metric_value("container_resources_disk_size_bytes", WEB, WEB, "/", dev, "", NULL) == size);
+	assert_true(mock_metric_value("container_resources_disk_size_bytes", WEB, WEB, "/data", dev, vol, NULL) == size);
+	double used = mock_metric_value("container_resources_disk_used_bytes", WEB, WEB, "/data", dev, vol, NULL);
+	double resv = mock_metric_value("container_resources_disk_reserved_bytes", WEB, WEB, "/data", dev, vol, NULL);
+	assert_true(used > 0 && used <= size);
+	assert_true(resv >= 0 && used + resv <= size);
+	/* and nothing else: not a file bind mount, pseudo filesystems, NFS and
+	 * what is below it, a path that only a symlink out of the container
+	 * reaches, nor the service that sees the host's "/" */
+	assert_int_equal(mock_metric_series_count("container_resources_disk_size_bytes"), 2);
+	assert_int_equal(mock_metric_series_count("container_resources_disk_used_bytes"), 2);
+	assert_int_equal(mock_metric_series_count("container_resources_disk_reserved_bytes"), 2);
+
+	/* the volume goes away: seen at the next refresh, 30 s later */
+	put("proc/100/mountinfo", "75 49 %u:%u %s/ctr / rw - %s %s rw\n", ma, mi, root, type, src);
+	advance(SEC);
+	mock_fire_timers();
+	assert_true(mock_metric_exists("container_resources_disk_size_bytes", WEB, WEB, "/data", dev, vol, NULL));
+	advance(30 * SEC);
+	mock_fire_timers();
+	assert_false(mock_metric_exists("container_resources_disk_size_bytes", WEB, WEB, "/data", dev, vol, NULL));
+	assert_true(mock_metric_exists("container_resources_disk_size_bytes", WEB, WEB, "/", dev, "", NULL));
+	assert_int_equal(mock_metric_series_count("container_resources_disk_used_bytes"), 1);
+	assert_int_equal(mock_metric_series_count("container_resources_disk_reserved_bytes"), 1);
+	mock_plugin_stop(p);
+}
+
 static void test_bad_config(void **state)
 {
 	struct mock_plugin *p = NULL;
@@ -378,6 +485,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_and_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_oom_and_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_k8s_late_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
