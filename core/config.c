@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "jsonpos.h"
+#include "netclass.h"
 
 /* A config file is a few kilobytes; the cap only stops a mistaken path
  * (a log, a device) from being read into memory whole. */
@@ -24,7 +25,10 @@ struct cfg_file {
 };
 
 /* The agent section's keys; the order is that of enum agent_key. */
-enum agent_key { AK_LOG_LEVEL, AK_PLUGIN_DIR, AK_MAX_SERIES, AK_AZ, AK_REGION, AK_DRAIN, AK_BPF_STATS, AK_N };
+enum agent_key {
+	AK_LOG_LEVEL, AK_PLUGIN_DIR, AK_MAX_SERIES, AK_AZ, AK_REGION, AK_DRAIN, AK_BPF_STATS,
+	AK_TCP_POLL, AK_MAX_PEERS, AK_ZONES, AK_N
+};
 static const struct zt_config_field agent_fields[] = {
 	{ "log_level", ZT_CFG_STRING, 0, NULL, NULL, 0, -1 },
 	{ "plugin_dir", ZT_CFG_STRING, 0, NULL, NULL, 0, -1 },
@@ -33,6 +37,9 @@ static const struct zt_config_field agent_fields[] = {
 	{ "region", ZT_CFG_STRING, 0, NULL, NULL, 0, -1 },
 	{ "drain_interval_ms", ZT_CFG_INT, 0, NULL, NULL, 1, 1000 },
 	{ "bpf_stats", ZT_CFG_BOOL, 0, NULL, NULL, 0, -1 },
+	{ "tcp_poll_interval_ms", ZT_CFG_INT, 0, NULL, NULL, 100, 3600000 },
+	{ "max_peers_per_container", ZT_CFG_INT, 0, NULL, NULL, 1, 100000 },
+	{ "zones", ZT_CFG_OBJECT, 0, NULL, NULL, 0, -1 },
 	ZT_CFG_END,
 };
 
@@ -391,6 +398,66 @@ static int check_field(struct loader *ld, const struct zt_config_field *f, const
 	return fail(ld->err, ld->errlen, &l, "%s: %s", subject, msg);
 }
 
+/*
+ * "zones": { "10.1.0.0/16": "eu-west-1a", ... }. Each entry goes through the
+ * same parser the TCP module uses at run time, so what loads is what runs;
+ * a bad CIDR is reported at its key, a bad zone name at its value.
+ */
+static int apply_zones(struct loader *ld, const json_t *obj)
+{
+	struct zt_config *cfg = ld->cfg;
+	const struct jsonpos *jp = cfg->files[ld->f].pos;
+	struct netclass *nc = NULL;
+	const char *cidr;
+	json_t *v;
+	size_t n = json_object_size(obj), i = 0;
+	int rc = netclass_new("", &nc);
+
+	if (rc)
+		return rc;
+	cfg->zone_cidrs = calloc(n ? n : 1, sizeof(char *));
+	cfg->zone_names = calloc(n ? n : 1, sizeof(char *));
+	if (!cfg->zone_cidrs || !cfg->zone_names) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	json_object_foreach((json_t *)obj, cidr, v) {
+		const struct jsonpos_ent *e = jsonpos_findv(jp, "agent", "zones", cidr, NULL);
+		struct cfg_loc kl = loc_of(cfg, ld->f, e, 0), vl = loc_of(cfg, ld->f, e, 1);
+		const char *zone = json_string_value(v);
+
+		if (!zone || !*zone || strlen(zone) > 255) {
+			rc = fail(ld->err, ld->errlen, &vl,
+				  "agent key 'zones': the zone of '%s' must be a non-empty string of at most 255 bytes",
+				  cidr);
+			goto out;
+		}
+		rc = netclass_add_cidr(nc, cidr, zone);
+		if (rc == -ENOMEM)
+			goto out;
+		if (rc == -EEXIST) {
+			rc = fail(ld->err, ld->errlen, &kl,
+				  "agent key 'zones': '%s' is the same network as an earlier entry with another zone", cidr);
+			goto out;
+		}
+		if (rc) {
+			rc = fail(ld->err, ld->errlen, &kl,
+				  "agent key 'zones': '%s' is not a CIDR (like 10.1.0.0/16 or 2001:db8::/32)", cidr);
+			goto out;
+		}
+		cfg->zone_cidrs[i] = strdup(cidr);
+		cfg->zone_names[i] = strdup(zone);
+		cfg->n_zones = ++i;
+		if (!cfg->zone_cidrs[i - 1] || !cfg->zone_names[i - 1]) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+out:
+	netclass_free(nc);
+	return rc;
+}
+
 static int apply_agent_key(struct loader *ld, enum agent_key k, const json_t *v, const struct cfg_loc *vl)
 {
 	struct zt_config *cfg = ld->cfg;
@@ -414,6 +481,9 @@ static int apply_agent_key(struct loader *ld, enum agent_key k, const json_t *v,
 	case AK_REGION: return set_str(&cfg->region, s);
 	case AK_DRAIN: cfg->drain_interval_ms = json_integer_value(v); return 0;
 	case AK_BPF_STATS: cfg->bpf_stats = json_is_true(v); return 0;
+	case AK_TCP_POLL: cfg->tcp_poll_interval_ms = json_integer_value(v); return 0;
+	case AK_MAX_PEERS: cfg->max_peers_per_container = json_integer_value(v); return 0;
+	case AK_ZONES: return apply_zones(ld, v);
 	case AK_N: break;
 	}
 	return -EINVAL;
@@ -679,6 +749,8 @@ int config_load(const char *main_path, struct zt_config **out, char *err, size_t
 	cfg->region = strdup("");
 	cfg->max_series_per_family = 10000;
 	cfg->drain_interval_ms = 50;
+	cfg->tcp_poll_interval_ms = 5000;
+	cfg->max_peers_per_container = 200;
 	if (!cfg->log_level || !cfg->plugin_dir || !cfg->az || !cfg->region)
 		goto out;
 	rc = apply_file(&ld, main_path);
@@ -717,6 +789,12 @@ void config_free(struct zt_config *cfg)
 	free(cfg->plugin_dir);
 	free(cfg->az);
 	free(cfg->region);
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		free(cfg->zone_cidrs[i]);
+		free(cfg->zone_names[i]);
+	}
+	free(cfg->zone_cidrs);
+	free(cfg->zone_names);
 	free(cfg);
 }
 

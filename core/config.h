@@ -59,6 +59,13 @@ struct zt_config {
 	char *region;
 	int64_t drain_interval_ms;
 	int bpf_stats; /* hold BPF_ENABLE_STATS: per-program run time and count */
+	int64_t tcp_poll_interval_ms;    /* sock_diag poll of live TCP connections */
+	int64_t max_peers_per_container; /* distinct peers per container and direction */
+	/* "zones": CIDR -> zone name, in file order; every entry was accepted by
+	 * netclass_add_cidr at load time. */
+	char **zone_cidrs;
+	char **zone_names;
+	size_t n_zones;
 	struct cfg_instance *inst; /* in file order, then in the order written */
 	size_t n_inst;
 	/* private */

@@ -29,6 +29,8 @@ struct entities {
 	struct proc_ent *procs[BUCKETS];
 	struct cont_ent *conts[BUCKETS];
 	size_t nprocs, nconts;
+	struct proc_ent *recent[ENTITIES_RECENT]; /* removed processes, a ring */
+	unsigned recent_next;
 };
 
 static char *dup_str(struct zt_str s)
@@ -90,6 +92,9 @@ void entities_free(struct entities *e)
 			cont_free(c);
 		}
 	}
+	for (int i = 0; i < ENTITIES_RECENT; i++)
+		if (e->recent[i])
+			proc_free(e->recent[i]);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -139,8 +144,12 @@ void entities_process_remove(struct entities *e, uint32_t pid)
 	if (*pp) {
 		struct proc_ent *d = *pp;
 		*pp = d->next;
-		proc_free(d);
 		e->nprocs--;
+		d->next = NULL;
+		if (e->recent[e->recent_next])
+			proc_free(e->recent[e->recent_next]);
+		e->recent[e->recent_next] = d;
+		e->recent_next = (e->recent_next + 1) % ENTITIES_RECENT;
 	}
 	pthread_mutex_unlock(&e->lock);
 }
@@ -163,6 +172,40 @@ int entities_process_container(struct entities *e, uint32_t pid, char *buf, size
 	}
 	pthread_mutex_unlock(&e->lock);
 	return ret;
+}
+
+static void copy_out(char *buf, size_t buflen, const char *s)
+{
+	size_t len = strlen(s);
+	if (!buf || !buflen)
+		return;
+	if (len > buflen - 1)
+		len = buflen - 1;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+}
+
+int entities_process_ident(struct entities *e, uint32_t pid, char *cid, size_t cidlen, char *app, size_t applen)
+{
+	const struct proc_ent *found = NULL;
+	pthread_mutex_lock(&e->lock);
+	for (struct proc_ent *p = e->procs[pid & (BUCKETS - 1)]; p && !found; p = p->next)
+		if (p->pid == pid)
+			found = p;
+	/* newest first: a reused pid resolves to its latest owner */
+	for (unsigned i = 1; i <= ENTITIES_RECENT && !found; i++) {
+		const struct proc_ent *p = e->recent[(e->recent_next + ENTITIES_RECENT - i) % ENTITIES_RECENT];
+		if (!p)
+			break;
+		if (p->pid == pid)
+			found = p;
+	}
+	if (found) {
+		copy_out(cid, cidlen, found->container_id);
+		copy_out(app, applen, found->app_id);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return found ? 0 : -ENOENT;
 }
 
 int entities_container_set(struct entities *e, const struct zt_container_info *in)

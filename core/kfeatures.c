@@ -2,6 +2,7 @@
 #include "kfeatures.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@
 
 #include "proc_event.h"
 #include "proc.skel.h"
+#include "tcp.h"
+#include "tcp_event.h"
+#include "tcp.skel.h"
 
 #ifndef TRACEFS_MAGIC
 #define TRACEFS_MAGIC 0x74726163
@@ -39,6 +43,10 @@ struct features {
 	struct proc_bpf *proc;
 	struct ring_buffer *rb;
 	struct ring_stat life;
+	struct tcp_bpf *tcp;
+	struct ring_buffer *tcp_rb;
+	struct ring_stat tcp_ring;
+	struct tcp_mod *tcpm;
 	int stats_fd; /* BPF_ENABLE_STATS handle: run time accounting while held */
 	zt_metric *m_up, *m_events, *m_bytes, *m_lost, *m_prog_ns, *m_prog_cnt;
 	uint64_t drain_timer;
@@ -125,6 +133,58 @@ static int start_proc(struct features *f)
 	return 0;
 }
 
+static int on_tcp_event(void *ctx, void *data, size_t size)
+{
+	struct features *f = ctx;
+	f->tcp_ring.events++;
+	f->tcp_ring.bytes += size;
+	return tcp_on_event(f->tcpm, data, size);
+}
+
+static void drain_cb(void *arg)
+{
+	features_drain(arg);
+}
+
+/* The tcp feature: its own BPF object, ring and connection table. */
+static int start_tcp(struct features *f)
+{
+	struct tcp_kernel k = { .drain = drain_cb, .drain_arg = f };
+	int err;
+	f->tcp = tcp_bpf__open();
+	if (!f->tcp)
+		return -errno;
+	err = tcp_bpf__load(f->tcp);
+	if (err)
+		return err;
+	err = tcp_bpf__attach(f->tcp);
+	if (err)
+		return err;
+	k.conns_fd = bpf_map__fd(f->tcp->maps.conns);
+	k.adopt_fd = bpf_map__fd(f->tcp->maps.adopt);
+	k.drops_fd = bpf_map__fd(f->tcp->maps.tcp_drops);
+	err = tcp_start(f->agent, &k, &f->tcpm);
+	if (err)
+		return err;
+	f->tcp_rb = ring_buffer__new(bpf_map__fd(f->tcp->maps.tcp_rb), on_tcp_event, f, NULL);
+	if (!f->tcp_rb)
+		return -errno;
+	return 0;
+}
+
+static void stop_tcp(struct features *f)
+{
+	if (f->tcp_rb) {
+		ring_buffer__consume(f->tcp_rb);
+		ring_buffer__free(f->tcp_rb);
+		f->tcp_rb = NULL;
+	}
+	tcp_stop(f->tcpm);
+	f->tcpm = NULL;
+	tcp_bpf__destroy(f->tcp);
+	f->tcp = NULL;
+}
+
 static void on_ring_ready(void *arg, int fd, uint32_t events)
 {
 	features_drain(arg);
@@ -135,10 +195,16 @@ static void on_drain_timer(void *arg)
 	features_drain(arg);
 }
 
+/* Process events first: a connection's process must be in the entity
+ * table before its TCP events are attributed. */
 void features_drain(struct features *f)
 {
 	if (f && f->rb)
 		ring_buffer__consume(f->rb);
+	if (f && f->tcp_rb) {
+		tcp_before_drain(f->tcpm);
+		ring_buffer__consume(f->tcp_rb);
+	}
 }
 
 static int register_metrics(struct features *f)
@@ -225,6 +291,13 @@ void features_update_metrics(struct features *f)
 		registry_set(f->m_lost, &ring, (double)sum_percpu(bpf_map__fd(f->proc->maps.drops), ZT_DROP_LIFECYCLE));
 		prog_stats(f, "proc", f->proc->obj);
 	}
+	if (f->tcp) {
+		const struct zt_str tcp = ZT_STR("tcp");
+		registry_set(f->m_events, &tcp, (double)f->tcp_ring.events);
+		registry_set(f->m_bytes, &tcp, (double)f->tcp_ring.bytes);
+		registry_set(f->m_lost, &tcp, (double)sum_percpu(bpf_map__fd(f->tcp->maps.tcp_drops), ZT_TCP_DROP_RING));
+		prog_stats(f, "tcp", f->tcp->obj);
+	}
 }
 
 int features_start(struct agent *a, struct features **out)
@@ -266,6 +339,20 @@ int features_start(struct agent *a, struct features **out)
 		 * the timer drains the rest, off the traced threads' path. */
 		loop_fd_add(a->loop, f, ring_buffer__epoll_fd(f->rb), ZT_FD_READ, on_ring_ready, f);
 	}
+
+	libbpf_last_warn[0] = 0;
+	err = start_tcp(f);
+	if (err) {
+		log_msg(ZT_LOG_ERROR, NULL,
+			"feature 'tcp' disabled: %s%s%s%s (TCP connection metrics will be missing)",
+			strerror(err < 0 ? -err : err), libbpf_last_warn[0] ? " [libbpf: " : "", libbpf_last_warn,
+			libbpf_last_warn[0] ? "]" : "");
+		stop_tcp(f);
+		set_up(f, "tcp", 0);
+	} else {
+		set_up(f, "tcp", 1);
+		loop_fd_add(a->loop, f, ring_buffer__epoll_fd(f->tcp_rb), ZT_FD_READ, on_ring_ready, f);
+	}
 	loop_timer_add(a->loop, f, (uint64_t)a->cfg->drain_interval_ms * 1000000ull, on_drain_timer, f, &f->drain_timer);
 	log_msg(ZT_LOG_INFO, NULL, "%d/%d kernel features attached in %.1f ms", f->up, f->total,
 		(loop_now_ns() - t0) / 1e6);
@@ -276,16 +363,59 @@ fail:
 	return err;
 }
 
+/*
+ * Detaching a tracepoint waits for an RCU grace period (~75 ms here), and
+ * the kernel serializes nothing between links: closing them one by one
+ * made shutdown last 10 x 75 ms. Destroying them from one thread each lets
+ * the grace periods overlap, so SIGTERM exits well within a second.
+ */
+static void *destroy_link(void *arg)
+{
+	bpf_link__destroy(arg);
+	return NULL;
+}
+
+static void detach_parallel(struct bpf_object_skeleton **skels, size_t n)
+{
+	pthread_t th[64];
+	struct bpf_link *links[64];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!skels[i])
+			continue;
+		for (int p = 0; p < skels[i]->prog_cnt && k < 64; p++) {
+			struct bpf_link **l = skels[i]->progs[p].link;
+			if (l && *l) {
+				links[k++] = *l;
+				*l = NULL; /* the skeleton's destroy must not close it again */
+			}
+		}
+	}
+	size_t started = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (pthread_create(&th[i], NULL, destroy_link, links[i]))
+			break;
+		started++;
+	}
+	for (size_t i = started; i < k; i++)
+		bpf_link__destroy(links[i]);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+}
+
 void features_stop(struct features *f)
 {
 	if (!f)
 		return;
+	struct bpf_object_skeleton *skels[2] = { f->proc ? f->proc->skeleton : NULL, f->tcp ? f->tcp->skeleton : NULL };
+	detach_parallel(skels, 2);
 	loop_remove_owner(f->agent->loop, f);
 	if (f->rb) {
 		ring_buffer__consume(f->rb);
 		ring_buffer__free(f->rb);
 	}
 	proc_bpf__destroy(f->proc);
+	stop_tcp(f);
 	if (f->stats_fd >= 0)
 		close(f->stats_fd);
 	free(f);

@@ -24,12 +24,14 @@ caps=$(awk '/^CapEff/ { print $2 }' "/proc/$ZT_AGENT_PID/status")
 [ "$caps" = 0000000000000000 ] || zt_fail "the agent still has capabilities: CapEff=$caps"
 zt_ok "agent runs with CapEff=$caps"
 
-[ "$(metric_value zerotap_feature_up 'feature="proc"')" = 0 ] ||
-	zt_fail "zerotap_feature_up{feature=\"proc\"} is not 0: $(zt_series zerotap_feature_up)"
-n=$(grep -c "feature 'proc' disabled" "$ZT_AGENT_LOG" || true)
-[ "$n" = 1 ] || zt_fail "expected exactly 1 \"feature 'proc' disabled\" log line, got $n"
-grep -q "0/1 kernel features" "$ZT_AGENT_LOG" || zt_fail "start-up line does not say 0/1 kernel features"
-zt_ok "proc feature refused: zerotap_feature_up 0, one log line: $(grep "feature 'proc' disabled" "$ZT_AGENT_LOG" | sed 's/^.*feature/feature/')"
+for f in proc tcp; do
+	[ "$(metric_value zerotap_feature_up "feature=\"$f\"")" = 0 ] ||
+		zt_fail "zerotap_feature_up{feature=\"$f\"} is not 0: $(zt_series zerotap_feature_up)"
+	n=$(grep -c "feature '$f' disabled" "$ZT_AGENT_LOG" || true)
+	[ "$n" = 1 ] || zt_fail "expected exactly 1 \"feature '$f' disabled\" log line, got $n"
+done
+grep -qE " 0/[0-9]+ kernel features" "$ZT_AGENT_LOG" || zt_fail "start-up line does not say 0/N kernel features"
+zt_ok "features refused, zerotap_feature_up 0, one log line each: $(grep " disabled: " "$ZT_AGENT_LOG" | sed 's/^.*error  //' | tr '\n' ' ')"
 
 for i in prometheus process node; do
 	[ "$(metric_value zerotap_plugin_info "instance=\"$i\"" 'status="running"')" = 1 ] ||

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The core's TCP connection table, fed by the `tcp` kernel feature
+ * (bpf/tcp.bpf.c) and by sock_diag polls, turned into the per-container
+ * network families of METRICS.md ("Container network") and zerotap's own
+ * inbound, RTT and traffic-cost families.
+ *
+ * core/kfeatures.c loads and attaches the BPF object and owns its ring;
+ * this module owns everything after it. All calls run on the dispatch
+ * thread.
+ */
+#ifndef ZT_CORE_TCP_H
+#define ZT_CORE_TCP_H
+
+#include <stddef.h>
+
+struct agent;
+struct tcp_mod;
+
+struct tcp_kernel {
+	int conns_fd; /* BPF map "conns": skaddr -> struct zt_tcp_conn */
+	int adopt_fd; /* BPF map "adopt": struct zt_tcp_tuple -> struct zt_tcp_adopted */
+	int drops_fd; /* BPF per-CPU array "tcp_drops" */
+	/* Drains the kernel rings (process events first) so that start-up
+	 * adoption sees every connection the probes already reported. */
+	void (*drain)(void *arg);
+	void *drain_arg;
+};
+
+/* Registers the metric families, reads the agent keys (tcp_poll_interval_ms,
+ * max_peers_per_container, az, zones) and arms the poll timer. Connections
+ * that existed before the agent are adopted on the loop's first turn, once
+ * the discovery plugins have filled the entity table. 0 or -errno. */
+int tcp_start(struct agent *a, const struct tcp_kernel *k, struct tcp_mod **out);
+void tcp_stop(struct tcp_mod *t);
+
+/* libbpf ring_buffer sample callback for the `tcp_rb` ring. */
+int tcp_on_event(void *ctx, void *data, size_t size);
+/* Called before every drain of `tcp_rb` (after the process ring): retries
+ * events whose process was not yet known. */
+void tcp_before_drain(struct tcp_mod *t);
+
+#endif
