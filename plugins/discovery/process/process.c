@@ -191,6 +191,18 @@ static void detect_app(struct pstate *s, uint32_t pid, struct ctr *c, const char
 		c->sandbox = 1;
 }
 
+static int is_zombie(struct pstate *s, uint32_t pid)
+{
+	char stat[512];
+	size_t len;
+	const char *rp;
+	if (proc_file(s, pid, "stat", stat, sizeof(stat) - 1, &len))
+		return 1; /* gone (reaped) is no better */
+	stat[len] = 0;
+	rp = strrchr(stat, ')');
+	return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
 /* Resolves pid's container from /proc/PID/cgroup. 0, or a negative errno
  * when the process is gone (or its file unreadable). */
 static int resolve_pid(struct pstate *s, uint32_t pid, struct cg_proc_paths *pp, char *buf, struct ctr **c,
@@ -204,6 +216,10 @@ static int resolve_pid(struct pstate *s, uint32_t pid, struct cg_proc_paths *pp,
 	err = pd_cg_parse_proc_cgroup(buf, len, pp);
 	if (err)
 		return err;
+	/* A zombie's cgroup file reads "/" in every hierarchy: that says
+	 * nothing about where it ran, so let the caller fall back. */
+	if (is_zombie(s, pid))
+		return -ESRCH;
 	*c = pd_ctr_resolve(s, pp, fallback, fblen);
 	return 0;
 }
@@ -548,8 +564,15 @@ static void on_exec(struct pstate *s, const struct zt_process_event *ev)
 	/* exec does not change the cgroup, but runc's init moves into the
 	 * container's cgroup just before it execs the entrypoint, so this is
 	 * the moment to look. A process already gone will send EXIT. */
-	if (resolve_pid(s, ev->pid, &pp, buf, &c, fallback, sizeof(fallback)))
+	if (resolve_pid(s, ev->pid, &pp, buf, &c, fallback, sizeof(fallback))) {
+		/* Already exited: it ran where its fork put it, else beside its parent. */
+		struct pentry *self = pd_proc_find(s, ev->pid), *parent = pd_proc_find(s, ev->ppid);
+		struct ctr *known = self && self->c ? self->c : parent ? parent->c : NULL;
+		if (known)
+			attach(s, ev->pid, ev->ppid, ev->comm.ptr ? ev->comm.ptr : "", ev->comm.ptr ? ev->comm.len : 0,
+			       known, NULL, NULL);
 		return;
+	}
 	attach(s, ev->pid, ev->ppid, ev->comm.ptr ? ev->comm.ptr : "", ev->comm.ptr ? ev->comm.len : 0, c, &pp,
 	       fallback);
 	detect_app(s, ev->pid, c, ev->comm.ptr ? ev->comm.ptr : "", ev->comm.ptr ? ev->comm.len : 0);

@@ -277,6 +277,17 @@ static void test_restart_oom_and_expiry(void **state)
 	/* an unknown pid that is gone: nothing to count */
 	event(p, ZT_PROC_OOM, 4242, 0, NULL);
 
+	/* EXEC handled after the process became a zombie: its cgroup file
+	 * reads "/" everywhere, which must not move it out of the container */
+	fake_proc(302, 300, "python3", "/", 0);
+	put("proc/302/stat", "302 (python3) Z 300 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 100 0 0 1 1 1 1 1 1 0 0 0 0 0 0 0 17 0 0 0 "
+			     "5 0 0\n");
+	event(p, ZT_PROC_EXEC, 302, 300, "python3");
+	assert_non_null(mock_process_get(302));
+	assert_string_equal(mock_process_get(302)->container_id, WEB);
+	event(p, ZT_PROC_EXIT, 302, 300, "python3");
+	rm_rf("proc/302");
+
 	/* FORK whose child already vanished: the parent's container */
 	event(p, ZT_PROC_FORK, 301, 300, "nginx");
 	assert_string_equal(mock_process_get(301)->container_id, WEB);
