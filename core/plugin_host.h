@@ -27,6 +27,7 @@ struct plugin_module {
 		struct zt_ops_header hdr;
 		struct zt_discovery_ops discovery;
 		struct zt_exporter_ops exporter;
+		struct zt_protocol_ops protocol;
 	} ops;
 	struct plugin_module *next;
 };

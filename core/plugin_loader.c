@@ -37,6 +37,11 @@ static const struct required_cb required_cbs[] = {
 	{ ZT_KIND_DISCOVERY, "fini", offsetof(struct zt_discovery_ops, fini) },
 	{ ZT_KIND_EXPORTER, "init", offsetof(struct zt_exporter_ops, init) },
 	{ ZT_KIND_EXPORTER, "fini", offsetof(struct zt_exporter_ops, fini) },
+	{ ZT_KIND_PROTOCOL, "init", offsetof(struct zt_protocol_ops, init) },
+	{ ZT_KIND_PROTOCOL, "fini", offsetof(struct zt_protocol_ops, fini) },
+	{ ZT_KIND_PROTOCOL, "conn_open", offsetof(struct zt_protocol_ops, conn_open) },
+	{ ZT_KIND_PROTOCOL, "conn_close", offsetof(struct zt_protocol_ops, conn_close) },
+	{ ZT_KIND_PROTOCOL, "parse", offsetof(struct zt_protocol_ops, parse) },
 };
 
 const char *kind_name(uint32_t kind)
@@ -60,6 +65,8 @@ static size_t ops_size_for(uint32_t kind)
 		return sizeof(struct zt_discovery_ops);
 	case ZT_KIND_EXPORTER:
 		return sizeof(struct zt_exporter_ops);
+	case ZT_KIND_PROTOCOL:
+		return sizeof(struct zt_protocol_ops);
 	default:
 		return 0;
 	}

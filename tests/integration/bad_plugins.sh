@@ -23,7 +23,7 @@ install -m 0644 "$ZT_FIXTURE_DIR/good.so" "$T/elsewhere/good.so"
 declare -A REASON=(
 	[bad_magic]="bad descriptor magic 0xdeadbeef"
 	[other_major]="ABI major 2"
-	[newer_minor]="built for ABI 1.1, newer than"
+	[newer_minor]="built for ABI 1.2, newer than"
 	[missing_fini]="required callback 'fini' missing"
 	[dup_good]="declares plugin 'good', but 'dup_good' was asked for"
 	[liar]="declares plugin 'someone_else', but 'liar' was asked for"

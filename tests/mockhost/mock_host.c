@@ -267,6 +267,7 @@ static const struct zt_host the_host = {
 	.container_set = mock__container_set,
 	.container_remove = mock__container_remove,
 	.node_label = host_node_label,
+	.frame_emit = mock__frame_emit,
 };
 
 const struct zt_host *mock_host(void)
@@ -279,6 +280,7 @@ void mock_reset(void)
 	mock__metrics_reset();
 	mock__loop_reset();
 	mock__config_reset();
+	mock__proto_reset();
 	pthread_mutex_lock(&lock);
 	for (size_t i = 0; i < nlabels; i++) {
 		free(labels[i].name);
@@ -303,6 +305,7 @@ union any_ops {
 	struct zt_ops_header hdr;
 	struct zt_exporter_ops exporter;
 	struct zt_discovery_ops discovery;
+	struct zt_protocol_ops protocol;
 };
 
 static int load_ops(const struct zt_plugin_desc *d, union any_ops *ops)
@@ -310,7 +313,9 @@ static int load_ops(const struct zt_plugin_desc *d, union any_ops *ops)
 	static const char *const kinds[] = { "?", "protocol", "discovery", "exporter" };
 	const struct zt_ops_header *h = d->ops;
 	const char *kind = d->kind <= 3 ? kinds[d->kind] : "?";
-	size_t own = d->kind == ZT_KIND_EXPORTER ? sizeof(ops->exporter) : sizeof(ops->discovery);
+	size_t own = d->kind == ZT_KIND_EXPORTER    ? sizeof(ops->exporter)
+		     : d->kind == ZT_KIND_PROTOCOL ? sizeof(ops->protocol)
+						   : sizeof(ops->discovery);
 
 	memset(ops, 0, sizeof(*ops));
 	if (!h || h->magic != ZT_OPS_MAGIC || h->kind != d->kind || h->abi_major != ZT_ABI_MAJOR ||
@@ -318,11 +323,17 @@ static int load_ops(const struct zt_plugin_desc *d, union any_ops *ops)
 		mock__log(NULL, ZT_LOG_ERROR, "%s '%s': bad ops table header", kind, d->name);
 		return -EINVAL;
 	}
+	memcpy(ops, h, h->struct_size < own ? h->struct_size : own);
 	if (d->kind == ZT_KIND_PROTOCOL) {
-		/* plugin.h has no protocol ops yet: nothing more to check. */
+		const struct zt_protocol_ops *o = &ops->protocol;
+		const char *missing = !o->init ? "init" : !o->fini ? "fini" : !o->conn_open ? "conn_open"
+			: !o->conn_close ? "conn_close" : !o->parse ? "parse" : NULL;
+		if (missing) {
+			mock__log(NULL, ZT_LOG_ERROR, "%s '%s': required callback '%s' missing", kind, d->name, missing);
+			return -EINVAL;
+		}
 		return 0;
 	}
-	memcpy(ops, h, h->struct_size < own ? h->struct_size : own);
 	void *init = d->kind == ZT_KIND_EXPORTER ? (void *)ops->exporter.init : (void *)ops->discovery.init;
 	void *fini = d->kind == ZT_KIND_EXPORTER ? (void *)ops->exporter.fini : (void *)ops->discovery.fini;
 	if (!init || !fini) {
@@ -392,8 +403,6 @@ int mock_plugin_start(zt_plugin_entry_fn entry, const char *instance_name, const
 	err = mock_plugin_check(d);
 	if (err)
 		return err;
-	if (d->kind == ZT_KIND_PROTOCOL)
-		return -EOPNOTSUPP;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -402,8 +411,9 @@ int mock_plugin_start(zt_plugin_entry_fn entry, const char *instance_name, const
 	err = mock_instance_create(instance_name ? instance_name : d->name, config_json, d->config, &p->pub.inst);
 	if (err)
 		goto fail;
-	err = d->kind == ZT_KIND_EXPORTER ? p->ops.exporter.init(&the_host, p->pub.inst, &p->pub.state)
-					  : p->ops.discovery.init(&the_host, p->pub.inst, &p->pub.state);
+	err = d->kind == ZT_KIND_EXPORTER   ? p->ops.exporter.init(&the_host, p->pub.inst, &p->pub.state)
+	      : d->kind == ZT_KIND_PROTOCOL ? p->ops.protocol.init(&the_host, p->pub.inst, &p->pub.state)
+					    : p->ops.discovery.init(&the_host, p->pub.inst, &p->pub.state);
 	if (err)
 		goto fail;
 	*out = &p->pub;
@@ -423,6 +433,8 @@ void mock_plugin_stop(struct mock_plugin *pub)
 		return;
 	if (pub->desc->kind == ZT_KIND_EXPORTER)
 		p->ops.exporter.fini(pub->state);
+	else if (pub->desc->kind == ZT_KIND_PROTOCOL)
+		p->ops.protocol.fini(pub->state);
 	else
 		p->ops.discovery.fini(pub->state);
 	mock__drop_instance_hooks(pub->inst);
@@ -435,4 +447,10 @@ void mock_plugin_process_event(struct mock_plugin *pub, const struct zt_process_
 
 	if (p && pub->desc->kind == ZT_KIND_DISCOVERY && p->ops.discovery.on_process_event)
 		p->ops.discovery.on_process_event(pub->state, ev);
+}
+
+const struct zt_protocol_ops *mock_plugin_protocol_ops(struct mock_plugin *pub)
+{
+	struct plugin_priv *p = (struct plugin_priv *)pub;
+	return p && pub->desc->kind == ZT_KIND_PROTOCOL ? &p->ops.protocol : NULL;
 }

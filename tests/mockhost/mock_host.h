@@ -185,6 +185,87 @@ size_t mock_log_count(uint32_t level);
 char *mock_log_dup(void);
 void mock_log_clear(void);
 
+/* ------------------------------------------------------------- protocol */
+
+/*
+ * Protocol plugins run through the core's own stream and pairing code
+ * (core/l7_stream.c, core/l7_pair.c, core/l7_rules.c), so what a test sees
+ * is what the agent would do with the same bytes.
+ */
+struct mock_conn;
+
+/* The plugin's ops as the host copied them (NULL unless a protocol). */
+const struct zt_protocol_ops *mock_plugin_protocol_ops(struct mock_plugin *p);
+
+/* A default connection: TCP, client, 10.0.0.1:40000 -> 10.0.0.2:port,
+ * pid 4242, container "/mock". */
+struct zt_conn_info mock_conn_info(uint32_t role, uint16_t port);
+/* Calls conn_open. ci NULL = mock_conn_info(ZT_ROLE_CLIENT, 80). */
+int mock_conn_open(struct mock_plugin *p, const struct zt_conn_info *ci, struct mock_conn **out);
+/*
+ * One message (a read or write) of len bytes at time ts_ns, as the kernel
+ * reports it: the parser sees its first `capture` bytes (0 = the plugin's
+ * capture_bytes) and knows its full length. Returns ZT_PARSE_OK, or
+ * ZT_PARSE_IGNORED / ZT_PARSE_END_OF_STREAM once the plugin gave up
+ * (later messages are then dropped, as the agent stops capture).
+ */
+uint32_t mock_conn_message(struct mock_conn *c, uint32_t dir, const void *data, size_t len, uint64_t ts_ns);
+uint32_t mock_conn_message_cap(struct mock_conn *c, uint32_t dir, const void *data, size_t len, size_t capture,
+			       uint64_t ts_ns);
+/* n bytes of a direction lost on the way (a full ring buffer): the next
+ * message starts n bytes further into the stream. */
+void mock_conn_lose(struct mock_conn *c, uint32_t dir, uint64_t n);
+/* Expires requests unanswered for longer than the protocol's timeout. */
+void mock_conn_expire(struct mock_conn *c, uint64_t now_ns);
+/* conn_close and free. Pending requests count as unanswered_at_close. */
+void mock_conn_close(struct mock_conn *c);
+
+struct mock_l7_stats {
+	uint64_t parse_calls, parse_errors, resyncs, lost_bytes, keep_overflows;
+	uint64_t requests, responses, unmatched_responses, expired_requests, unanswered_at_close, bad_frames;
+	uint32_t pending;   /* requests waiting now */
+	uint32_t stopped;   /* 0, or the result that stopped capture (IGNORED / END_OF_STREAM) */
+};
+struct mock_l7_stats mock_conn_stats(const struct mock_conn *c);
+
+/* What frame_emit received, in order (all connections). */
+struct mock_frame {
+	uint64_t conn_id;
+	uint32_t dir; /* direction of the parse() call that emitted it */
+	uint32_t type, pairing, status;
+	uint64_t id, start_ns, end_ns, size;
+	char method[64], resource[256], statement[2048], status_label[64], error[512];
+	uint32_t attr_count;
+	char attr_key[16][64];
+	char attr_value[16][256];
+};
+/* Records the core's pairing made of them, in order. */
+struct mock_record {
+	uint64_t conn_id;
+	uint32_t role, status, flags; /* ZT_ROLE_*, ZT_STATUS_*, L7_REC_* (1 timeout, 2 oneway) */
+	uint64_t id, start_ns, end_ns, req_size, resp_size;
+	char method[64], resource[256], statement[2048], status_label[64], error[512];
+	uint32_t attr_count;
+	char attr_key[32][64];
+	char attr_value[32][256];
+};
+size_t mock_frame_count(void);
+const struct mock_frame *mock_frame_get(size_t i);
+size_t mock_record_count(void);
+const struct mock_record *mock_record_get(size_t i);
+/* The value of attribute `key` of a record, or NULL. */
+const char *mock_record_attr(const struct mock_record *r, const char *key);
+void mock_frames_clear(void);
+
+/* detect() of the plugin on one message (ZT_DETECT_NO without detect). */
+uint32_t mock_detect(struct mock_plugin *p, const struct zt_conn_info *ci, uint32_t dir, const void *data,
+		     size_t len);
+/* The plugin's rules as the kernel applies them to one message: the
+ * verdict (ZT_RULE_CLAIM / ZT_RULE_ASK) of the first matching rule, 0 if
+ * none; -EINVAL if a rule does not compile (the reason is logged). */
+int mock_rules_match(struct mock_plugin *p, const struct zt_conn_info *ci, uint32_t dir, const void *data,
+		     size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,8 @@ static inline void mock__drop_one(void *arr, size_t *n, size_t elem, size_t i)
 }
 
 /* mock_host.c */
+int mock__frame_emit(struct zt_conn *conn, const struct zt_frame *f);
+void mock__proto_reset(void);
 void mock__log(zt_instance *inst, uint32_t level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* mock_config.c: instances and the config accessors. */

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define ZT_ABI_MAJOR 1
-#define ZT_ABI_MINOR 0
+#define ZT_ABI_MINOR 1
 
 /* "ZTPL": first word of every plugin descriptor. */
 #define ZT_PLUGIN_MAGIC 0x5a54504cu

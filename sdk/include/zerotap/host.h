@@ -23,6 +23,9 @@ extern "C" {
 typedef struct zt_instance zt_instance;
 /* Opaque handle of one registered metric family. */
 typedef struct zt_metric zt_metric;
+/* Protocol plugins: see zerotap/protocol.h. */
+struct zt_conn;
+struct zt_frame;
 
 /* Metric types (uint32_t). */
 #define ZT_METRIC_COUNTER 1u
@@ -178,6 +181,18 @@ struct zt_host {
 
 	/* The node's identity (machine_id, system_uuid, hostname, az, region). */
 	int (*node_label)(const char *name, struct zt_str *out);
+
+	/* ---- since minor 1 ---- */
+
+	/*
+	 * Protocol plugins (zerotap/protocol.h): a frame found on `conn`
+	 * (struct zt_conn, the handle conn_open received). Dispatch thread,
+	 * from within parse() of that connection. Copies the frame and its
+	 * strings. Returns 0, -EINVAL for a malformed frame (counted, logged
+	 * once) or -ENOSPC when the connection has too many unanswered
+	 * requests (the oldest one expired to make room).
+	 */
+	int (*frame_emit)(struct zt_conn *conn, const struct zt_frame *f);
 };
 
 #define ZT_HOST_HAS(host, member)                                             \

@@ -18,6 +18,7 @@
 
 #include <zerotap/abi.h>
 #include <zerotap/host.h>
+#include <zerotap/protocol.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -5,4 +5,5 @@
 #include <zerotap/abi.h>
 #include <zerotap/host.h>
 #include <zerotap/plugin.h>
+#include <zerotap/protocol.h>
 #endif

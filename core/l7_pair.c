@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "l7_pair.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct l7_pending {
+	uint64_t id, start_ns, end_ns, size;
+	uint32_t dir, pairing, used, attr_count;
+	uint16_t method_len, resource_len;
+	char method[L7_METHOD_MAX], resource[L7_RESOURCE_MAX];
+	char *blob; /* statement, then attribute keys and values */
+	size_t stmt_len;
+	struct {
+		uint32_t koff, voff;
+		uint16_t klen, vlen;
+	} attr[L7_ATTR_MAX];
+};
+
+static size_t cut(const struct zt_str *s, size_t max)
+{
+	if (!s->ptr)
+		return 0;
+	return s->len < max ? s->len : max;
+}
+
+static struct zt_str str(const char *p, size_t n)
+{
+	return (struct zt_str){ n ? p : "", n };
+}
+
+int l7_pair_init(struct l7_pairer *p, uint32_t max_pending, uint64_t timeout_ns)
+{
+	memset(p, 0, sizeof(*p));
+	p->max = max_pending ? max_pending : 1024;
+	p->timeout_ns = timeout_ns ? timeout_ns : 30000000000ull;
+	return 0;
+}
+
+static struct l7_pending *slot(const struct l7_pairer *p, uint32_t i)
+{
+	return &p->q[(p->head + i) % p->max];
+}
+
+static void release(struct l7_pending *q)
+{
+	free(q->blob);
+	q->blob = NULL;
+	q->used = 0;
+}
+
+/* Drops released slots at the head. */
+static void trim(struct l7_pairer *p)
+{
+	while (p->len && !slot(p, 0)->used) {
+		p->head = (p->head + 1) % p->max;
+		p->len--;
+	}
+}
+
+void l7_pair_free(struct l7_pairer *p, struct l7_pair_stats *st)
+{
+	for (uint32_t i = 0; p->q && i < p->len; i++) {
+		struct l7_pending *q = slot(p, i);
+		if (q->used) {
+			if (st)
+				st->unanswered_at_close++;
+			release(q);
+		}
+	}
+	free(p->q);
+	memset(p, 0, sizeof(*p));
+}
+
+uint32_t l7_pair_pending(const struct l7_pairer *p)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < p->len; i++)
+		n += slot(p, i)->used ? 1 : 0;
+	return n;
+}
+
+static void record_of(struct l7_record *r, const struct l7_pending *q, const struct zt_frame *resp)
+{
+	memset(r, 0, sizeof(*r));
+	r->role = q->dir == ZT_DIR_EGRESS ? ZT_ROLE_CLIENT : ZT_ROLE_SERVER;
+	r->id = q->id;
+	r->start_ns = q->start_ns;
+	r->req_size = q->size;
+	r->method = str(q->method, q->method_len);
+	r->resource = str(q->resource, q->resource_len);
+	r->statement = str(q->blob, q->stmt_len);
+	for (uint32_t i = 0; i < q->attr_count; i++) {
+		r->attrs[r->attr_count].key = str(q->blob + q->attr[i].koff, q->attr[i].klen);
+		r->attrs[r->attr_count++].value = str(q->blob + q->attr[i].voff, q->attr[i].vlen);
+	}
+	r->status_label = str("", 0);
+	r->error = str("", 0);
+	if (!resp) {
+		r->status = ZT_STATUS_UNKNOWN;
+		r->flags = L7_REC_TIMEOUT;
+		return;
+	}
+	r->status = resp->status <= ZT_STATUS_FAILED ? resp->status : ZT_STATUS_UNKNOWN;
+	r->end_ns = resp->end_ns ? resp->end_ns : resp->start_ns;
+	r->resp_size = resp->size;
+	r->status_label = str(resp->status_label.ptr, cut(&resp->status_label, L7_STATUS_MAX));
+	r->error = str(resp->error.ptr, cut(&resp->error, L7_ERROR_MAX));
+	for (uint32_t i = 0; resp->attrs && i < resp->attr_count && i < L7_ATTR_MAX; i++) {
+		r->attrs[r->attr_count].key = str(resp->attrs[i].key.ptr, cut(&resp->attrs[i].key, L7_ATTR_KEY_MAX));
+		r->attrs[r->attr_count++].value =
+			str(resp->attrs[i].value.ptr, cut(&resp->attrs[i].value, L7_ATTR_VALUE_MAX));
+	}
+}
+
+static void expire_one(struct l7_pairer *p, struct l7_pending *q, l7_record_fn out, void *ctx,
+		       struct l7_pair_stats *st)
+{
+	struct l7_record r;
+	record_of(&r, q, NULL);
+	st->expired_requests++;
+	if (out)
+		out(ctx, &r);
+	release(q);
+	trim(p);
+}
+
+static int store(struct l7_pending *q, uint32_t dir, const struct zt_frame *f)
+{
+	size_t sl = cut(&f->statement, L7_STATEMENT_MAX), need = sl, off;
+	uint32_t na = f->attrs ? (f->attr_count < L7_ATTR_MAX ? f->attr_count : L7_ATTR_MAX) : 0;
+
+	memset(q, 0, sizeof(*q));
+	for (uint32_t i = 0; i < na; i++)
+		need += cut(&f->attrs[i].key, L7_ATTR_KEY_MAX) + cut(&f->attrs[i].value, L7_ATTR_VALUE_MAX);
+	if (need) {
+		q->blob = malloc(need);
+		if (!q->blob)
+			return -ENOMEM;
+	}
+	q->used = 1;
+	q->dir = dir;
+	q->pairing = f->pairing == ZT_PAIR_ID ? ZT_PAIR_ID : ZT_PAIR_FIFO;
+	q->id = f->id;
+	q->start_ns = f->start_ns;
+	q->end_ns = f->end_ns;
+	q->size = f->size;
+	q->method_len = (uint16_t)cut(&f->method, L7_METHOD_MAX);
+	memcpy(q->method, f->method.ptr ? f->method.ptr : "", q->method_len);
+	q->resource_len = (uint16_t)cut(&f->resource, L7_RESOURCE_MAX);
+	memcpy(q->resource, f->resource.ptr ? f->resource.ptr : "", q->resource_len);
+	if (sl)
+		memcpy(q->blob, f->statement.ptr, sl);
+	q->stmt_len = sl;
+	off = sl;
+	for (uint32_t i = 0; i < na; i++) {
+		size_t kl = cut(&f->attrs[i].key, L7_ATTR_KEY_MAX), vl = cut(&f->attrs[i].value, L7_ATTR_VALUE_MAX);
+		q->attr[i].koff = (uint32_t)off;
+		q->attr[i].klen = (uint16_t)kl;
+		if (kl)
+			memcpy(q->blob + off, f->attrs[i].key.ptr, kl);
+		off += kl;
+		q->attr[i].voff = (uint32_t)off;
+		q->attr[i].vlen = (uint16_t)vl;
+		if (vl)
+			memcpy(q->blob + off, f->attrs[i].value.ptr, vl);
+		off += vl;
+	}
+	q->attr_count = na;
+	return 0;
+}
+
+int l7_pair_frame(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, l7_record_fn out, void *ctx,
+		  struct l7_pair_stats *st)
+{
+	struct l7_record r;
+	int rc = 0;
+
+	if (!f || f->struct_size < offsetof(struct zt_frame, flags) ||
+	    (f->type != ZT_FRAME_REQUEST && f->type != ZT_FRAME_RESPONSE && f->type != ZT_FRAME_ONEWAY &&
+	     f->type != ZT_FRAME_EVENT)) {
+		st->bad_frames++;
+		return -EINVAL;
+	}
+	if (f->type == ZT_FRAME_EVENT)
+		return 0;
+	if (f->type == ZT_FRAME_ONEWAY) {
+		struct l7_pending q;
+		if (store(&q, dir, f))
+			return -ENOMEM;
+		record_of(&r, &q, NULL);
+		r.flags = L7_REC_ONEWAY;
+		r.status = f->status <= ZT_STATUS_FAILED ? f->status : ZT_STATUS_UNKNOWN;
+		r.status_label = str(f->status_label.ptr, cut(&f->status_label, L7_STATUS_MAX));
+		st->requests++;
+		if (out)
+			out(ctx, &r);
+		release(&q);
+		return 0;
+	}
+	if (f->type == ZT_FRAME_REQUEST) {
+		if (!p->q) {
+			p->q = calloc(p->max, sizeof(*p->q));
+			if (!p->q)
+				return -ENOMEM;
+		}
+		if (p->len == p->max) { /* full: the oldest gives way */
+			for (uint32_t i = 0; i < p->len; i++)
+				if (slot(p, i)->used) {
+					expire_one(p, slot(p, i), out, ctx, st);
+					break;
+				}
+			trim(p);
+			rc = -ENOSPC;
+		}
+		if (p->len == p->max) { /* only holes at the head were trimmed: compact */
+			struct l7_pending *nq = calloc(p->max, sizeof(*nq));
+			uint32_t n = 0;
+			if (!nq)
+				return -ENOMEM;
+			for (uint32_t i = 0; i < p->len; i++)
+				if (slot(p, i)->used)
+					nq[n++] = *slot(p, i);
+			free(p->q);
+			p->q = nq;
+			p->head = 0;
+			p->len = n;
+		}
+		if (store(slot(p, p->len), dir, f))
+			return -ENOMEM;
+		p->len++;
+		st->requests++;
+		return rc;
+	}
+	/* response */
+	st->responses++;
+	for (uint32_t i = 0; i < p->len; i++) {
+		struct l7_pending *q = slot(p, i);
+		if (!q->used || q->dir == dir)
+			continue;
+		if (f->pairing == ZT_PAIR_ID) {
+			if (q->pairing != ZT_PAIR_ID || q->id != f->id)
+				continue;
+		} else if (q->pairing == ZT_PAIR_ID) {
+			continue;
+		}
+		record_of(&r, q, f);
+		if (out)
+			out(ctx, &r);
+		release(q);
+		trim(p);
+		return 0;
+	}
+	st->unmatched_responses++;
+	return 0;
+}
+
+void l7_pair_expire(struct l7_pairer *p, uint64_t now_ns, l7_record_fn out, void *ctx, struct l7_pair_stats *st)
+{
+	for (uint32_t i = 0; i < p->len; i++) {
+		struct l7_pending *q = slot(p, i);
+		if (q->used && q->start_ns + p->timeout_ns <= now_ns) {
+			struct l7_record r;
+			record_of(&r, q, NULL);
+			st->expired_requests++;
+			if (out)
+				out(ctx, &r);
+			release(q);
+		}
+	}
+	trim(p);
+}
