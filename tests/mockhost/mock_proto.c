@@ -76,6 +76,27 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
 static void on_record(void *ctx, const struct l7_record *r)
 {
 	struct mock_conn *c = ctx;
+	if (c->ops->on_record) {
+		struct zt_record zr = {
+			.struct_size = sizeof(zr),
+			.role = r->role,
+			.status = r->status,
+			.flags = r->flags,
+			.id = r->id,
+			.start_ns = r->start_ns,
+			.end_ns = r->end_ns,
+			.request_size = r->req_size,
+			.response_size = r->resp_size,
+			.method = r->method,
+			.resource = r->resource,
+			.statement = r->statement,
+			.status_label = r->status_label,
+			.error = r->error,
+			.attrs = r->attrs,
+			.attr_count = r->attr_count,
+		};
+		c->ops->on_record(c->p->state, c->cs, &zr);
+	}
 	records = grow(records, &caprecords, nrecords, sizeof(*records));
 	struct mock_record *m = &records[nrecords++];
 	memset(m, 0, sizeof(*m));

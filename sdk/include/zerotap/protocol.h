@@ -234,6 +234,30 @@ struct zt_frame {
 	uint32_t flags; /* reserved, 0 */
 };
 
+/* Record flags (uint32_t bit mask). */
+#define ZT_RECORD_TIMEOUT 1u /* no response came in time (or the request was evicted): end_ns is 0 */
+#define ZT_RECORD_ONEWAY 2u  /* a ZT_FRAME_ONEWAY request */
+
+/*
+ * A request paired with its response by the core. Handed to the plugin's
+ * on_record (and, later, to span exporters). Strings are borrowed for the
+ * call. Since minor 1.
+ */
+struct zt_record {
+	uint32_t struct_size;
+	uint32_t role;   /* ZT_ROLE_CLIENT: the process sent the request; ZT_ROLE_SERVER: it answered */
+	uint32_t status; /* ZT_STATUS_* (ZT_STATUS_UNKNOWN with ZT_RECORD_TIMEOUT) */
+	uint32_t flags;  /* ZT_RECORD_* */
+	uint64_t id;
+	uint64_t start_ns; /* the request's first byte */
+	uint64_t end_ns;   /* the response's last byte; 0 without a response */
+	uint64_t request_size, response_size;
+	struct zt_str method, resource, statement, status_label, error;
+	const struct zt_attr *attrs; /* the request's, then the response's */
+	uint32_t attr_count;
+	uint32_t reserved;
+};
+
 /* ------------------------------------------------------------- the ops */
 
 struct zt_protocol_ops {
@@ -305,6 +329,14 @@ struct zt_protocol_ops {
 	 * ZT_CHUNK_MSG_START with a recognizable header).
 	 */
 	uint32_t (*parse)(void *state, void *conn_state, zt_conn *conn, const struct zt_chunk *c, uint64_t *consumed);
+	/*
+	 * Optional. Dispatch thread, from within frame_emit (or when a request
+	 * expires): each record the core paired on one of this plugin's
+	 * connections, after the core updated its own metrics (metric_stem).
+	 * For plugins whose metrics the core does not make (DNS: per-domain
+	 * and per-type labels), or which want per-record metrics of their own.
+	 */
+	void (*on_record)(void *state, void *conn_state, const struct zt_record *r);
 };
 
 #ifdef __cplusplus
