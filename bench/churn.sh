@@ -149,8 +149,15 @@ stop_agent() { kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=; }
 # floor of observing connections with these hooks (enabling a syscall
 # tracepoint also sends every syscall of every task through the kernel's
 # tracing path), against which the agent's own cost reads.
-hooks=$(grep -o 'SEC("tracepoint/[^"]*")' "$src/bpf/tcp.bpf.c" |
-	sed -E 's/SEC\("tracepoint\/([^/]*)\/([^"]*)"\)/tracepoint:\1:\2/' | sort -u | paste -sd,)
+# tp_btf programs get their classic tracepoint (bpftrace here has no
+# raw tracepoints): a slightly dearer floor than the agent's own hooks.
+[ -d /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
+hooks=$( (grep -o 'SEC("tracepoint/[^"]*")' "$src/bpf/tcp.bpf.c" |
+	sed -E 's/SEC\("tracepoint\/([^/]*)\/([^"]*)"\)/tracepoint:\1:\2/'
+	for tp in $(grep -o 'SEC("tp_btf/[^"]*")' "$src/bpf/tcp.bpf.c" | sed -E 's/SEC\("tp_btf\/([^"]*)"\)/\1/'); do
+		d=$(ls -d /sys/kernel/tracing/events/*/"$tp" 2>/dev/null | head -1)
+		[ -n "$d" ] && echo "tracepoint:$(basename "$(dirname "$d")"):$tp"
+	done) | sort -u | paste -sd,)
 hooks_pid=
 if [ "${CHURN_HOOKS:-1}" = 1 ] && command -v bpftrace >/dev/null && [ -n "$hooks" ]; then
 	modes="off hooks on"

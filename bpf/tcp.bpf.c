@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * TCP connection lifecycle: connects (with their duration and outcome),
- * accepts, closes with the socket's final counters, listen sockets, and a
- * per-connection retransmit count. Tracepoints only.
+ * server-side connections, closes with the socket's final counters, listen
+ * sockets, and a per-connection retransmit count.
  *
- * Cost on the traced application: one map update/delete per connect()
- * syscall, one bounded fd-table walk per accept, one event per connection
- * state that matters (never per packet, read or write), and one map lookup
- * per retransmitted skb. Every state change of every TCP socket runs
- * zt_tcp_state; the protocol test comes first, and only transitions to
- * SYN_SENT, ESTABLISHED-from-SYN_SENT, LISTEN and CLOSE touch a map.
+ * Two BTF tracepoints and nothing else: sock/inet_sock_set_state and
+ * tcp/tcp_retransmit_skb, as tp_btf programs (the kernel calls them with
+ * its own arguments; no trace record is built and no syscall is hooked).
+ * Hooking connect()/accept() syscalls would send every syscall of every
+ * task through the kernel's syscall-tracing slow path and cost an fd-table
+ * walk per accept; the state changes already say who and when:
+ *  - CLOSE -> SYN_SENT runs in the connecting task (tgid, cgroup, start);
+ *  - SYN_RECV -> ESTABLISHED is a server-side connection complete; user
+ *    space gives it to the container owning the listening socket.
+ *
+ * Cost on the traced application: every state change of every socket runs
+ * zt_tcp_state (a few loads and compares); only SYN_SENT, ESTABLISHED,
+ * LISTEN and CLOSE transitions touch a map or the ring. Per retransmitted
+ * skb: one map lookup.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -72,21 +80,6 @@ struct {
 	__type(value, struct zt_tcp_adopted);
 } adopt SEC(".maps");
 
-struct connect_arg {
-	__u64 ts;
-	__s32 fd;
-	__u32 pad;
-};
-
-/* connect() in progress per thread; LRU so that a thread killed inside the
- * syscall cannot leak an entry. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct connect_arg);
-} connecting SEC(".maps");
-
 static __always_inline void count(__u32 slot)
 {
 	__u64 *v = bpf_map_lookup_elem(&tcp_drops, &slot);
@@ -116,9 +109,9 @@ static __always_inline void submit(struct zt_tcp_ev *e)
 	bpf_ringbuf_submit(e, flags);
 }
 
-static __always_inline __u32 sk_netns(struct sock *sk)
+static __always_inline __u32 sk_netns(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return sk->__sk_common.skc_net.net->ns.inum;
 }
 
 static __always_inline void map_v4(__u8 *dst, const __u8 *v4)
@@ -129,74 +122,27 @@ static __always_inline void map_v4(__u8 *dst, const __u8 *v4)
 	__builtin_memcpy(dst + 12, v4, 4);
 }
 
-/*
- * The tracepoint already holds the 4-tuple: no socket reads needed. The
- * fields are loaded as scalars at constant offsets, because the verifier
- * refuses context pointers that the compiler has offset by a variable.
- */
-struct tp_tuple {
-	__u64 s6[2], d6[2];
-	__u32 s4, d4;
-	__u16 sport, dport, family;
-};
-
-static __always_inline void tp_read(struct tp_tuple *t, const struct trace_event_raw_inet_sock_set_state *ctx)
+static __always_inline void tuple_from_sk(struct zt_tcp_ev *e, const struct sock *sk)
 {
-	t->family = ctx->family;
-	t->sport = ctx->sport;
-	t->dport = ctx->dport;
-	t->s4 = *(const __u32 *)ctx->saddr;
-	t->d4 = *(const __u32 *)ctx->daddr;
-	t->s6[0] = *(const __u64 *)&ctx->saddr_v6[0];
-	t->s6[1] = *(const __u64 *)&ctx->saddr_v6[8];
-	t->d6[0] = *(const __u64 *)&ctx->daddr_v6[0];
-	t->d6[1] = *(const __u64 *)&ctx->daddr_v6[8];
-}
-
-static __always_inline void tp_addrs(__u8 *saddr, __u8 *daddr, const struct tp_tuple *t)
-{
-	if (t->family == AF_INET) {
-		map_v4(saddr, (const __u8 *)&t->s4);
-		map_v4(daddr, (const __u8 *)&t->d4);
-	} else {
-		__builtin_memcpy(saddr, t->s6, 16);
-		__builtin_memcpy(daddr, t->d6, 16);
-	}
-}
-
-static __always_inline void tuple_from_tp(struct zt_tcp_ev *e, const struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct tp_tuple t;
-	tp_read(&t, ctx);
-	tp_addrs(e->saddr, e->daddr, &t);
-	e->sport = t.sport;
-	e->dport = t.dport;
-}
-
-static __always_inline void tuple_from_sk(struct zt_tcp_ev *e, struct sock *sk, __u16 family)
-{
-	if (family == AF_INET) {
-		__be32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__be32 b = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	if (sk->__sk_common.skc_family == AF_INET) {
+		__be32 a = sk->__sk_common.skc_rcv_saddr, b = sk->__sk_common.skc_daddr;
 		map_v4(e->saddr, (const __u8 *)&a);
 		map_v4(e->daddr, (const __u8 *)&b);
 	} else {
-		/* whole 16 bytes: BPF_CORE_READ_INTO would size the read by an element */
-		bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-		bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+		bpf_probe_read_kernel(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_probe_read_kernel(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->sport = sk->__sk_common.skc_num;
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 }
 
-static __always_inline void read_counters(struct zt_tcp_ev *e, struct sock *sk)
+static __always_inline void read_counters(struct zt_tcp_ev *e, const struct tcp_sock *tp)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
-	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
-	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	e->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
+	e->bytes_acked = tp->bytes_acked;
+	e->bytes_received = tp->bytes_received;
+	e->total_retrans = tp->total_retrans;
+	e->srtt_us = tp->srtt_us >> 3;
+	e->rttvar_us = tp->mdev_us >> 2;
 }
 
 static __always_inline void from_conn(struct zt_tcp_ev *e, __u64 skaddr, const struct zt_tcp_conn *c)
@@ -218,50 +164,31 @@ static __always_inline void from_conn(struct zt_tcp_ev *e, __u64 skaddr, const s
  * snd_una has caught up with write_seq (which includes it). The peer's FIN
  * sets SOCK_DONE (tcp_fin), and is implied by the states only it leads to.
  */
-static __always_inline __u8 fin_flags(struct sock *sk, int old)
+static __always_inline __u8 fin_flags(const struct sock *sk, const struct tcp_sock *tp, int old)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	__u8 f = 0;
 
 	if (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 || old == TCP_CLOSING || old == TCP_LAST_ACK) {
-		if (BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+		if (tp->snd_una == tp->write_seq)
 			f |= ZT_TCPF_FIN_ACKED;
 	}
 	if (old == TCP_CLOSE_WAIT || old == TCP_LAST_ACK || old == TCP_CLOSING)
 		f |= ZT_TCPF_FIN_RCVD;
-	else if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1ull << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
+	else if (sk->__sk_common.skc_flags & (1ull << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
 		f |= ZT_TCPF_FIN_RCVD;
 	return f;
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int zt_tcp_connect_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct connect_arg a = { .ts = bpf_ktime_get_ns(), .fd = (__s32)ctx->args[0] };
-	bpf_map_update_elem(&connecting, &id, &a, BPF_ANY);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int zt_tcp_connect_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	bpf_map_delete_elem(&connecting, &id);
-	return 0;
-}
-
 /* CLOSE -> SYN_SENT runs in the connecting task: remember who it is. */
-static __always_inline void on_syn_sent(struct sock *sk, __u64 skaddr)
+static __always_inline void on_syn_sent(const struct sock *sk, __u64 skaddr)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
-	struct connect_arg *a = bpf_map_lookup_elem(&connecting, &id);
 	struct zt_tcp_conn c = {
 		.gen = now,
-		.start_ns = a ? a->ts : now,
+		.start_ns = now,
 		.cgroup_id = bpf_get_current_cgroup_id(),
 		.tgid = id >> 32,
-		.fd = a ? a->fd : -1,
+		.fd = -1,
 		.netns = sk_netns(sk),
 		.role = ZT_TCP_CLIENT,
 	};
@@ -269,81 +196,121 @@ static __always_inline void on_syn_sent(struct sock *sk, __u64 skaddr)
 		count(ZT_TCP_DROP_CONNS);
 }
 
-static __always_inline void on_listen(const struct trace_event_raw_inet_sock_set_state *ctx, struct sock *sk,
-				      __u8 type)
+/* SYN_RECV -> ESTABLISHED of a passive open: a server-side connection.
+ * Softirq context: the owner is the listening socket's, found by user space. */
+static __always_inline void on_server_established(const struct sock *sk, __u64 skaddr, const struct tcp_sock *tp)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct zt_tcp_conn c = {
+		.gen = now,
+		.start_ns = now,
+		.fd = -1,
+		.netns = sk_netns(sk),
+		.role = ZT_TCP_SERVER,
+	};
+	if (bpf_map_update_elem(&conns, &skaddr, &c, BPF_ANY)) {
+		count(ZT_TCP_DROP_CONNS);
+		return;
+	}
+	struct zt_tcp_ev *e = reserve(ZT_TCP_ACCEPT);
+	if (!e)
+		return;
+	from_conn(e, skaddr, &c);
+	tuple_from_sk(e, sk);
+	e->bytes_acked = tp->bytes_acked;
+	submit(e);
+}
+
+static __always_inline void on_listen(const struct sock *sk, __u8 type)
 {
 	struct zt_tcp_ev *e = reserve(type);
 	if (!e)
 		return;
-	tuple_from_tp(e, ctx);
-	e->skaddr = (__u64)ctx->skaddr;
+	tuple_from_sk(e, sk);
+	e->skaddr = (__u64)sk;
 	e->tgid = bpf_get_current_pid_tgid() >> 32;
 	e->netns = sk_netns(sk);
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	submit(e);
 }
 
+/* Set by user space while it has adopted connections in `adopt`. */
+__u32 adopt_live SEC(".bss");
+
 /* An untracked socket closed: report it only if user space adopted it. */
-static __always_inline void on_untracked_close(const struct trace_event_raw_inet_sock_set_state *ctx,
-					       struct sock *sk, int old)
+static __always_inline void on_untracked_close(const struct sock *sk, const struct tcp_sock *tp, int old)
 {
 	struct zt_tcp_tuple k = { .netns = sk_netns(sk) };
 	struct zt_tcp_adopted *ad;
 	struct zt_tcp_ev *e;
-	struct tp_tuple t;
 
-	tp_read(&t, ctx);
-	tp_addrs(k.saddr, k.daddr, &t);
-	k.sport = t.sport;
-	k.dport = t.dport;
-	ad = bpf_map_lookup_elem(&adopt, &k);
-	if (!ad)
+	e = reserve(ZT_TCP_CLOSE); /* scratch for the tuple; discarded when not adopted */
+	if (!e)
 		return;
-	e = reserve(ZT_TCP_CLOSE);
-	if (e) {
-		tuple_from_tp(e, ctx);
-		e->gen = ad->gen;
-		e->tgid = ad->tgid;
-		e->role = ad->role;
-		e->netns = k.netns;
-		e->oldstate = old;
-		e->flags = fin_flags(sk, old) | ZT_TCPF_ADOPTED;
-		read_counters(e, sk);
-		submit(e);
+	tuple_from_sk(e, sk);
+	__builtin_memcpy(k.saddr, e->saddr, 16);
+	__builtin_memcpy(k.daddr, e->daddr, 16);
+	k.sport = e->sport;
+	k.dport = e->dport;
+	ad = bpf_map_lookup_elem(&adopt, &k);
+	if (!ad) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
 	}
+	e->gen = ad->gen;
+	e->tgid = ad->tgid;
+	e->role = ad->role;
+	e->netns = k.netns;
+	e->oldstate = old;
+	e->flags = fin_flags(sk, tp, old) | ZT_TCPF_ADOPTED;
+	read_counters(e, tp);
+	submit(e);
 	bpf_map_delete_elem(&adopt, &k);
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int zt_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(zt_tcp_state, const struct sock *sk, const int old, const int new)
 {
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-	int old = ctx->oldstate, new = ctx->newstate;
-	__u64 skaddr = (__u64)ctx->skaddr;
-	struct sock *sk = (struct sock *)ctx->skaddr;
+	__u64 skaddr = (__u64)sk;
 	struct zt_tcp_conn *c;
 	struct zt_tcp_ev *e;
 
-	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
-		on_syn_sent(sk, skaddr);
+	/* the common case first: a transition nobody here cares about */
+	if (new != TCP_CLOSE && new != TCP_ESTABLISHED && new != TCP_SYN_SENT && new != TCP_LISTEN)
+		return 0;
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+
+	if (new == TCP_SYN_SENT) {
+		if (old == TCP_CLOSE)
+			on_syn_sent(sk, skaddr);
 		return 0;
 	}
-	if (new == TCP_LISTEN && old == TCP_CLOSE) {
-		on_listen(ctx, sk, ZT_TCP_LISTEN);
+	if (new == TCP_LISTEN) {
+		if (old == TCP_CLOSE)
+			on_listen(sk, ZT_TCP_LISTEN);
 		return 0;
 	}
-	if (old == TCP_LISTEN && new == TCP_CLOSE) {
-		on_listen(ctx, sk, ZT_TCP_UNLISTEN);
+	if (old == TCP_LISTEN) { /* -> CLOSE */
+		on_listen(sk, ZT_TCP_UNLISTEN);
 		return 0;
 	}
-	if (new != TCP_CLOSE && !(old == TCP_SYN_SENT && new == TCP_ESTABLISHED))
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp)
 		return 0;
+	if (new == TCP_ESTABLISHED) {
+		if (old == TCP_SYN_RECV) {
+			on_server_established(sk, skaddr, tp);
+			return 0;
+		}
+		if (old != TCP_SYN_SENT)
+			return 0;
+	}
 
 	c = bpf_map_lookup_elem(&conns, &skaddr);
 	if (!c) {
-		if (new == TCP_CLOSE && old != TCP_SYN_SENT && old != TCP_SYN_RECV)
-			on_untracked_close(ctx, sk, old);
+		if (new == TCP_CLOSE && old != TCP_SYN_SENT && old != TCP_SYN_RECV && adopt_live)
+			on_untracked_close(sk, tp, old);
 		return 0;
 	}
 	if (new == TCP_ESTABLISHED) {
@@ -351,10 +318,10 @@ int zt_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		if (!e)
 			return 0;
 		from_conn(e, skaddr, c);
-		tuple_from_tp(e, ctx);
+		tuple_from_sk(e, sk);
 		e->duration_ns = e->ts_ns - c->start_ns;
 		/* the SYN just acknowledged: user space's baseline for payload */
-		e->bytes_acked = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
+		e->bytes_acked = tp->bytes_acked;
 		submit(e);
 		return 0;
 	}
@@ -362,14 +329,14 @@ int zt_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	e = reserve(old == TCP_SYN_SENT ? ZT_TCP_CONNECT_FAIL : ZT_TCP_CLOSE);
 	if (e) {
 		from_conn(e, skaddr, c);
-		tuple_from_tp(e, ctx);
+		tuple_from_sk(e, sk);
 		e->oldstate = old;
 		if (old == TCP_SYN_SENT) {
 			e->duration_ns = e->ts_ns - c->start_ns;
-			e->error = BPF_CORE_READ(sk, sk_err);
+			e->error = sk->sk_err;
 		} else {
-			e->flags = fin_flags(sk, old);
-			read_counters(e, sk);
+			e->flags = fin_flags(sk, tp, old);
+			read_counters(e, tp);
 		}
 		submit(e);
 	}
@@ -377,80 +344,11 @@ int zt_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	return 0;
 }
 
-/* Bounded CO-RE walk: current->files->fdt->fd[fd]->private_data->sk. */
-static __always_inline struct sock *sock_of_fd(int fd)
-{
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds, *f = NULL;
-	struct socket *so;
-
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
-		return NULL;
-	so = BPF_CORE_READ(f, private_data);
-	if (!so)
-		return NULL;
-	return BPF_CORE_READ(so, sk);
-}
-
-static __always_inline int on_accept(long ret)
-{
-	if (ret < 0)
-		return 0;
-	struct sock *sk = sock_of_fd((int)ret);
-	if (!sk)
-		return 0;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if ((family != AF_INET && family != AF_INET6) || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
-	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
-		return 0;
-	/* Reset while it waited in the accept queue: its CLOSE is already past. */
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
-		return 0;
-
-	__u64 id = bpf_get_current_pid_tgid(), skaddr = (__u64)sk, now = bpf_ktime_get_ns();
-	struct zt_tcp_conn c = {
-		.gen = now,
-		.start_ns = now,
-		.cgroup_id = bpf_get_current_cgroup_id(),
-		.tgid = id >> 32,
-		.fd = (__s32)ret,
-		.netns = sk_netns(sk),
-		.role = ZT_TCP_SERVER,
-	};
-	if (bpf_map_update_elem(&conns, &skaddr, &c, BPF_ANY)) {
-		count(ZT_TCP_DROP_CONNS);
-		return 0;
-	}
-	struct zt_tcp_ev *e = reserve(ZT_TCP_ACCEPT);
-	if (!e)
-		return 0;
-	from_conn(e, skaddr, &c);
-	tuple_from_sk(e, sk, family);
-	submit(e);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int zt_tcp_accept4(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_accept(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int zt_tcp_accept(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_accept(ctx->ret);
-}
-
 /* Per retransmitted segment: one lookup and an atomic add, no event. */
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int zt_tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(zt_tcp_retransmit, const struct sock *sk)
 {
-	__u64 skaddr = (__u64)ctx->skaddr;
+	__u64 skaddr = (__u64)sk;
 	struct zt_tcp_conn *c = bpf_map_lookup_elem(&conns, &skaddr);
 	if (c)
 		__sync_fetch_and_add(&c->retrans, 1);

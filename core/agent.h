@@ -11,6 +11,7 @@ struct registry;
 struct loop;
 struct entities;
 struct features;
+struct l7_mod;
 struct plugin_module;
 
 struct agent {
@@ -20,6 +21,7 @@ struct agent {
 	struct loop *loop;
 	struct entities *ents;
 	struct features *features;
+	struct l7_mod *l7;              /* L7 pipeline; NULL until a protocol instance starts */
 	struct plugin_module *modules;  /* every module tried, loaded or not */
 	struct zt_instance *instances;  /* configured instances, config order */
 	char machine_id[64];

@@ -163,6 +163,7 @@ static int start_tcp(struct features *f)
 	k.conns_fd = bpf_map__fd(f->tcp->maps.conns);
 	k.adopt_fd = bpf_map__fd(f->tcp->maps.adopt);
 	k.drops_fd = bpf_map__fd(f->tcp->maps.tcp_drops);
+	k.adopt_live = &f->tcp->bss->adopt_live;
 	err = tcp_start(f->agent, &k, &f->tcpm);
 	if (err)
 		return err;
@@ -260,7 +261,23 @@ static int stats_enabled(struct features *f)
 	return c == '1';
 }
 
-static void prog_stats(struct features *f, const char *feature, struct bpf_object *obj)
+const char *features_last_libbpf_warning(void)
+{
+	return libbpf_last_warn;
+}
+
+void features_clear_libbpf_warning(void)
+{
+	libbpf_last_warn[0] = 0;
+}
+
+void features_report(struct features *f, const char *feature, int up)
+{
+	if (f)
+		set_up(f, feature, up);
+}
+
+void features_prog_stats(struct features *f, const char *feature, struct bpf_object *obj)
 {
 	struct bpf_program *p;
 	/* Without stats the kernel reports zeros: no series beats a false 0. */
@@ -289,14 +306,14 @@ void features_update_metrics(struct features *f)
 	registry_set(f->m_bytes, &ring, (double)f->life.bytes);
 	if (f->proc) {
 		registry_set(f->m_lost, &ring, (double)sum_percpu(bpf_map__fd(f->proc->maps.drops), ZT_DROP_LIFECYCLE));
-		prog_stats(f, "proc", f->proc->obj);
+		features_prog_stats(f, "proc", f->proc->obj);
 	}
 	if (f->tcp) {
 		const struct zt_str tcp = ZT_STR("tcp");
 		registry_set(f->m_events, &tcp, (double)f->tcp_ring.events);
 		registry_set(f->m_bytes, &tcp, (double)f->tcp_ring.bytes);
 		registry_set(f->m_lost, &tcp, (double)sum_percpu(bpf_map__fd(f->tcp->maps.tcp_drops), ZT_TCP_DROP_RING));
-		prog_stats(f, "tcp", f->tcp->obj);
+		features_prog_stats(f, "tcp", f->tcp->obj);
 	}
 }
 
@@ -375,7 +392,7 @@ static void *destroy_link(void *arg)
 	return NULL;
 }
 
-static void detach_parallel(struct bpf_object_skeleton **skels, size_t n)
+void features_detach_parallel(struct bpf_object_skeleton **skels, size_t n)
 {
 	pthread_t th[64];
 	struct bpf_link *links[64];
@@ -408,7 +425,7 @@ void features_stop(struct features *f)
 	if (!f)
 		return;
 	struct bpf_object_skeleton *skels[2] = { f->proc ? f->proc->skeleton : NULL, f->tcp ? f->tcp->skeleton : NULL };
-	detach_parallel(skels, 2);
+	features_detach_parallel(skels, 2);
 	loop_remove_owner(f->agent->loop, f);
 	if (f->rb) {
 		ring_buffer__consume(f->rb);

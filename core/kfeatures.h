@@ -7,6 +7,7 @@
 #ifndef ZT_CORE_KFEATURES_H
 #define ZT_CORE_KFEATURES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct agent;
@@ -22,5 +23,18 @@ void features_drain(struct features *f);
 /* Refreshes ring/probe self-metrics. */
 void features_update_metrics(struct features *f);
 int features_up_count(struct features *f, int *total);
+
+/* For features that load later (l7): zerotap_feature_up and the up count,
+ * and the per-program BPF stats families. */
+struct bpf_object;
+void features_report(struct features *f, const char *feature, int up);
+void features_prog_stats(struct features *f, const char *feature, struct bpf_object *obj);
+/* libbpf's first warning since the last clear (why a load failed). */
+const char *features_last_libbpf_warning(void);
+void features_clear_libbpf_warning(void);
+/* Destroys the skeletons' links from parallel threads (each waits an RCU
+ * grace period); the skeletons are destroyed by their owners after. */
+struct bpf_object_skeleton;
+void features_detach_parallel(struct bpf_object_skeleton **skels, size_t n);
 
 #endif

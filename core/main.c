@@ -14,6 +14,7 @@
 #include "config.h"
 #include "entities.h"
 #include "kfeatures.h"
+#include "l7.h"
 #include "log.h"
 #include "loop.h"
 #include "plugin_host.h"
@@ -288,6 +289,7 @@ int main(int argc, char **argv)
 	log_msg(ZT_LOG_INFO, NULL, "stopped");
 out:
 	plugins_stop_all(a);
+	l7_stop(a);
 	features_stop(a->features);
 	plugins_free_modules(a);
 	if (sig.fd >= 0)

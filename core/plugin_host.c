@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Plugin instances and the host API table they call. */
 #include "plugin_host.h"
+#include "l7.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -249,6 +250,7 @@ static const struct zt_host host = {
 	.container_set = h_container_set,
 	.container_remove = h_container_remove,
 	.node_label = h_node_label,
+	.frame_emit = l7_frame_emit,
 };
 
 const struct zt_host *host_table(void)
@@ -298,10 +300,14 @@ static void instance_stop(struct zt_instance *in)
 {
 	if (in->status != INST_RUNNING)
 		return;
-	if (in->mod->desc.kind == ZT_KIND_DISCOVERY)
+	if (in->mod->desc.kind == ZT_KIND_DISCOVERY) {
 		in->mod->ops.discovery.fini(in->state);
-	else if (in->mod->desc.kind == ZT_KIND_EXPORTER)
+	} else if (in->mod->desc.kind == ZT_KIND_EXPORTER) {
 		in->mod->ops.exporter.fini(in->state);
+	} else if (in->mod->desc.kind == ZT_KIND_PROTOCOL) {
+		l7_protocol_remove(in->agent, in);
+		in->mod->ops.protocol.fini(in->state);
+	}
 	/* Whatever the plugin forgot to cancel must not call into freed state. */
 	loop_remove_owner(in->agent->loop, in);
 	in->state = NULL;
@@ -324,10 +330,18 @@ static void instance_start(struct agent *a, struct zt_instance *in, const struct
 		snprintf(in->reason, sizeof(in->reason), "%s", err);
 		goto out;
 	}
-	if (in->mod->desc.kind == ZT_KIND_DISCOVERY)
+	if (in->mod->desc.kind == ZT_KIND_DISCOVERY) {
 		rc = in->mod->ops.discovery.init(&host, in, &in->state);
-	else
+	} else if (in->mod->desc.kind == ZT_KIND_PROTOCOL) {
+		rc = in->mod->ops.protocol.init(&host, in, &in->state);
+		if (!rc) {
+			rc = l7_protocol_add(a, in, in->name, &in->mod->ops.protocol, in->state);
+			if (rc)
+				in->mod->ops.protocol.fini(in->state);
+		}
+	} else {
 		rc = in->mod->ops.exporter.init(&host, in, &in->state);
+	}
 	if (rc) {
 		loop_remove_owner(a->loop, in);
 		in->status = INST_FAILED;

@@ -42,7 +42,7 @@
 #define TCP_STATE_CLOSING 11
 
 static const char *const untracked_reason[] = { "table_full", "unattributed", "expired", "adopt_map_full",
-						"kernel_map_full" };
+						"kernel_map_full", "no_listener" };
 
 /* ------------------------------------------------------ the table */
 
@@ -359,9 +359,9 @@ static int on_open(struct tcp_mod *t, const struct zt_tcp_ev *e, struct tcp_ctr 
 	c->tgid = e->tgid;
 	c->fd = e->fd;
 	c->role = out ? ZT_TCP_CLIENT : ZT_TCP_SERVER;
-	/* The client's bytes_acked already counts its SYN; the server's child
-	 * socket starts at 0. Data that arrived before accept() is counted. */
-	c->acked_off = out ? e->bytes_acked : 0;
+	/* bytes_acked at ESTABLISHED: the client's counts its SYN, the
+	 * server's child socket starts at 0 (its SYN-ACK is not counted). */
+	c->acked_off = e->bytes_acked;
 	conn_fill(t, (uint32_t)idx, p, e->netns, e->saddr, e->sport, e->daddr, e->dport);
 	conn_link(t, (uint32_t)idx);
 	registry_set(t->m[out ? M_ACTIVE : M_IN_ACTIVE], lv, p->live);
@@ -399,6 +399,37 @@ static void on_close(struct tcp_mod *t, const struct zt_tcp_ev *e, uint32_t idx)
 	conn_release(t, idx);
 }
 
+static int dq_has_listen(const struct tcp_mod *t, uint32_t upto, uint32_t netns, uint16_t port)
+{
+	for (uint32_t i = 0; i < upto; i++)
+		if (t->dq[i].ev.type == ZT_TCP_LISTEN && t->dq[i].ev.netns == netns && t->dq[i].ev.sport == port)
+			return 1;
+	return 0;
+}
+
+/* A server-side connection (SYN_RECV -> ESTABLISHED, softirq): it belongs
+ * to whoever owns the listening socket it came through. */
+static int on_server_open(struct tcp_mod *t, const struct zt_tcp_ev *e, uint32_t upto)
+{
+	struct zt_addr local;
+	struct tcp_listener *l;
+	struct zt_tcp_ev ev;
+
+	memcpy(local.a, e->saddr, 16);
+	l = tcp_listener_find(t, e->netns, &local, e->sport);
+	if (!l) {
+		if (dq_has_listen(t, upto, e->netns, e->sport))
+			return -EAGAIN; /* its LISTEN waits for the process */
+		t->untracked[UT_NO_LISTENER]++;
+		struct tcp_conn c = { .skaddr = e->skaddr, .gen = e->gen };
+		delete_kernel_entry(t, &c);
+		return 0;
+	}
+	ev = *e;
+	ev.tgid = l->tgid;
+	return on_open(t, &ev, l->ctr);
+}
+
 static int dq_has(const struct tcp_mod *t, uint32_t upto, uint64_t skaddr, uint64_t gen)
 {
 	for (uint32_t i = 0; i < upto; i++)
@@ -429,8 +460,9 @@ static int handle(struct tcp_mod *t, const struct zt_tcp_ev *e, uint32_t upto)
 		if (tcp_listener_remove(t, e) && dq_has(t, upto, e->skaddr, 0))
 			return -EAGAIN; /* its LISTEN is still waiting */
 		return 0;
-	case ZT_TCP_CONNECT_OK:
 	case ZT_TCP_ACCEPT:
+		return on_server_open(t, e, upto);
+	case ZT_TCP_CONNECT_OK:
 	case ZT_TCP_CONNECT_FAIL:
 	case ZT_TCP_LISTEN:
 		ctr = tcp_attribute(t, e->tgid);

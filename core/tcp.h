@@ -21,6 +21,9 @@ struct tcp_kernel {
 	int conns_fd; /* BPF map "conns": skaddr -> struct zt_tcp_conn */
 	int adopt_fd; /* BPF map "adopt": struct zt_tcp_tuple -> struct zt_tcp_adopted */
 	int drops_fd; /* BPF per-CPU array "tcp_drops" */
+	/* The program's `adopt_live` flag (its .bss): set once connections
+	 * were adopted, so closes of untracked sockets look them up. */
+	volatile unsigned int *adopt_live;
 	/* Drains the kernel rings (process events first) so that start-up
 	 * adoption sees every connection the probes already reported. */
 	void (*drain)(void *arg);

@@ -134,10 +134,10 @@ struct tcp_mod {
 	uint32_t round;
 	uint64_t next_adopt_gen;
 	uint64_t poll_timer, start_timer;
-	uint64_t untracked[5];       /* see tcp.c: untracked_reason[] */
+	uint64_t untracked[6];       /* see tcp.c: untracked_reason[] */
 };
 
-enum { UT_TABLE_FULL, UT_UNATTRIBUTED, UT_EXPIRED, UT_ADOPT_FULL, UT_KERNEL_FULL };
+enum { UT_TABLE_FULL, UT_UNATTRIBUTED, UT_EXPIRED, UT_ADOPT_FULL, UT_KERNEL_FULL, UT_NO_LISTENER };
 
 static inline uint32_t tcp_fnv(uint32_t h, const void *p, size_t n)
 {
@@ -160,6 +160,7 @@ void tcp_ctr_free(struct tcp_mod *t, struct tcp_ctr *c, int remove_series);
 int tcp_listener_add(struct tcp_mod *t, struct tcp_ctr *ctr, uint64_t skaddr, uint32_t netns, uint32_t tgid,
 		     const struct zt_addr *addr, uint16_t port);
 int tcp_listener_remove(struct tcp_mod *t, const struct zt_tcp_ev *e);
+struct tcp_listener *tcp_listener_find(struct tcp_mod *t, uint32_t netns, const struct zt_addr *local, uint16_t port);
 /* RTT and latency gauges from this poll's observations; drops idle peers. */
 void tcp_after_poll(struct tcp_mod *t);
 

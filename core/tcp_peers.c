@@ -319,6 +319,28 @@ int tcp_listener_add(struct tcp_mod *t, struct tcp_ctr *ctr, uint64_t skaddr, ui
 	return 0;
 }
 
+static int addr_any(const struct zt_addr *a)
+{
+	static const uint8_t any6[16], any4[16] = { [10] = 0xff, [11] = 0xff };
+	return !memcmp(a->a, any6, 16) || !memcmp(a->a, any4, 16);
+}
+
+/* The listener a server-side connection came in through: same namespace
+ * and port, its local address or a wildcard (an exact address wins). */
+struct tcp_listener *tcp_listener_find(struct tcp_mod *t, uint32_t netns, const struct zt_addr *local, uint16_t port)
+{
+	struct tcp_listener *any = NULL;
+	for (struct tcp_listener *l = t->listeners; l; l = l->next) {
+		if (l->netns != netns || l->port != port)
+			continue;
+		if (!memcmp(&l->addr, local, sizeof(*local)))
+			return l;
+		if (!any && addr_any(&l->addr))
+			any = l;
+	}
+	return any;
+}
+
 /* By socket address; else an adopted listener on the same address.
  * 0, or -ENOENT when no listener matches. */
 int tcp_listener_remove(struct tcp_mod *t, const struct zt_tcp_ev *e)

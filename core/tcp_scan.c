@@ -349,6 +349,9 @@ void tcp_adopt_existing(struct tcp_mod *t)
 	size_t before = t->n;
 	int err;
 
+	/* closes of untracked sockets are looked up in `adopt` from now on */
+	if (t->k.adopt_live)
+		*t->k.adopt_live = 1;
 	err = sockdiag_scan_socket_inodes("/proc", scan_cb, &x);
 	for (size_t i = 0; !err && i < x.nns; i++) {
 		struct sockdiag *sd = NULL;
@@ -369,6 +372,8 @@ void tcp_adopt_existing(struct tcp_mod *t)
 		log_msg(ZT_LOG_WARN, NULL, "tcp: start-up scan incomplete: %s", strerror(-err));
 	log_msg(ZT_LOG_INFO, NULL, "tcp: adopted %zu existing connections in %zu network namespaces",
 		t->n - before, x.nns);
+	if (t->n == before && t->k.adopt_live)
+		*t->k.adopt_live = 0;
 	free(x.im.e);
 	free(x.ns);
 	free(x.ports);

@@ -83,6 +83,17 @@ struct zt_l7_conn {
 	__u8 pad[7];
 };
 
+/* A verdict from user space (detect() said yes, or nobody wants the
+ * connection), keyed by cookie in `l7_verdicts`; the kernel applies it to
+ * its own entry at the connection's next message, so user space never
+ * writes the entry (and its offsets) itself. */
+struct zt_l7_verdict {
+	__u32 capture;
+	__u16 proto;
+	__u8 policy; /* ZT_L7_CLAIMED or ZT_L7_IGNORED */
+	__u8 pad;
+};
+
 /* One message (or a close). A DATA event's payload (cap_len bytes) follows. */
 struct zt_l7_ev {
 	__u64 cookie;
@@ -105,6 +116,7 @@ struct zt_l7_ev {
 	__u8 laddr[16];  /* IPv6 or IPv4-mapped */
 	__u8 raddr[16];
 	__u8 peer_addr[16];
+	__u8 pad[4];     /* data starts at sizeof(struct zt_l7_ev) on both sides */
 	__u8 data[];
 };
 

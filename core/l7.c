@@ -1,0 +1,815 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The L7 pipeline (see l7.h). One user-space connection per socket cookie
+ * the kernel reported; its protocol (once claimed), the plugin's state, the
+ * two byte streams and the pending requests.
+ */
+#include "l7.h"
+
+#include <errno.h>
+#include <linux/types.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "entities.h"
+#include "kfeatures.h"
+#include "l7_pair.h"
+#include "l7_rules.h"
+#include "l7_stream.h"
+#include "log.h"
+#include "loop.h"
+#include "registry.h"
+#include "sockdiag.h"
+#include "spanq.h"
+
+#include "l7.skel.h"
+
+_Static_assert(offsetof(struct zt_l7_ev, data) == sizeof(struct zt_l7_ev), "payload offset");
+
+#define L7_BUCKETS 16384
+#define L7_TICK_NS 1000000000ull
+#define L7_UDP_IDLE_NS (60ull * 1000000000ull)
+#define L7_TCP_IDLE_NS (600ull * 1000000000ull)
+#define L7_MAX_USER_CONNS 200000
+
+struct l7_proto {
+	struct zt_instance *inst;
+	struct zt_protocol_ops ops;
+	void *state;
+	char name[40];
+	uint16_t idx;
+	uint32_t capture;
+	zt_metric *m_out, *m_out_h, *m_in, *m_in_h;
+	struct l7_stream_stats sst;
+	struct l7_pair_stats pst;
+	uint64_t by_rule, by_detect, conns, conns_total, unattributed;
+};
+
+struct zt_conn {
+	struct l7_conn *c;
+};
+
+struct l7_conn {
+	struct zt_conn handle;
+	uint64_t cookie;
+	uint32_t tgid;
+	uint8_t transport, family, dead, attributed;
+	uint16_t lport, rport;
+	uint8_t laddr[16], raddr[16];
+	struct l7_proto *proto;
+	void *cs;
+	struct l7_stream stream;
+	struct l7_pairer pair;
+	uint32_t cur_dir;
+	uint32_t probes;
+	uint64_t said_no; /* bit per protocol index */
+	uint64_t last_ns;
+	char cid[256], app[256], dest[64];
+	struct l7_conn *next;
+};
+
+struct l7_mod {
+	struct agent *a;
+	struct l7_bpf *skel;
+	struct ring_buffer *rb;
+	int up;
+	struct l7_proto *protos[ZT_L7_MAX_PROTOS];
+	struct l7_conn *buckets[L7_BUCKETS];
+	uint64_t nconns;
+	uint64_t events, bytes, ignored, verdict_fail, table_full, unknown_proto;
+	struct spanq *spans;
+	zt_metric *m_conns, *m_detect, *m_perr, *m_resync, *m_lost, *m_unreq, *m_unresp, *m_ignored, *m_unattr,
+		*m_kernel, *m_ring_ev, *m_ring_bytes, *m_ring_lost, *m_spans, *m_spans_drop, *m_records;
+	uint64_t timer;
+	struct l7_conn *emitting; /* the connection whose parse() is running */
+};
+
+static struct l7_mod *M(struct agent *a)
+{
+	return a ? a->l7 : NULL;
+}
+
+/* ----------------------------------------------------------- metrics */
+
+static const double default_buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+
+static int register_self(struct l7_mod *m)
+{
+	static const char *const l_proto[] = { "protocol" };
+	static const char *const l_det[] = { "protocol", "by" };
+	static const char *const l_unreq[] = { "protocol", "reason" };
+	static const char *const l_kernel[] = { "counter" };
+	static const char *const l_ring[] = { "ring" };
+	const struct zt_metric_desc d[] = {
+		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_l7_connections", "Connections a protocol plugin is parsing now.", l_proto, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_detections_total", "Connections claimed by a protocol, by a kernel rule or by detect().", l_det, 2 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_parse_errors_total", "parse() calls that returned INVALID.", l_proto, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_resyncs_total", "parse() calls told that bytes were lost before them (ZT_CHUNK_GAP).", l_proto, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_lost_bytes_total", "Stream bytes no parse() call saw (not captured, dropped, or beyond the kept buffer).", l_proto, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_unmatched_requests_total", "Requests that got no response: timeout, evicted, or still waiting at close.", l_unreq, 2 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_unmatched_responses_total", "Responses with no request waiting for them.", l_proto, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_ignored_connections_total", "Connections no protocol claimed (their capture stopped).", NULL, 0 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_unattributed_records_total", "Records whose process had no container yet (no metrics made).", l_proto, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_kernel_total", "Kernel-side L7 counters: conns_full (entry refused), nobuf (message buffer not locatable), ignored_msgs.", l_kernel, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_ringbuf_events_total", "Records read from a BPF ring buffer.", l_ring, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_ringbuf_bytes_total", "Bytes read from a BPF ring buffer.", l_ring, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_ringbuf_lost_events_total", "Records the kernel could not reserve in a ring buffer (dropped).", l_ring, 1 },
+		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_span_queue_length", "Records waiting in the span queue for an exporter.", NULL, 0 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_span_queue_dropped_total", "Records dropped from the full span queue (oldest first).", NULL, 0 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_records_total", "Records (paired requests) made, per protocol.", l_proto, 1 },
+	};
+	zt_metric **out[] = { &m->m_conns, &m->m_detect, &m->m_perr, &m->m_resync, &m->m_lost, &m->m_unreq,
+			      &m->m_unresp, &m->m_ignored, &m->m_unattr, &m->m_kernel, &m->m_ring_ev, &m->m_ring_bytes,
+			      &m->m_ring_lost, &m->m_spans, &m->m_spans_drop, &m->m_records };
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		int err = registry_register(m->a->reg, &d[i], out[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* "http_requests" -> "http_inbound_requests": METRICS.md's inbound names. */
+static void inbound_stem(const char *stem, char *out, size_t len)
+{
+	const char *u = strrchr(stem, '_');
+	if (!u)
+		snprintf(out, len, "inbound_%s", stem);
+	else
+		snprintf(out, len, "%.*s_inbound_%s", (int)(u - stem), stem, u + 1);
+}
+
+static int register_proto_metrics(struct l7_mod *m, struct l7_proto *p)
+{
+	static const char *const l_out[] = { "container_id", "app_id", "destination", "actual_destination", "status" };
+	static const char *const l_out_h[] = { "container_id", "app_id", "destination", "actual_destination" };
+	static const char *const l_in[] = { "container_id", "app_id", "status" };
+	static const char *const l_in_h[] = { "container_id", "app_id" };
+	char n[4][160], in[96], help[4][160];
+	const char *stem = p->ops.metric_stem;
+
+	if (!stem)
+		return 0;
+	inbound_stem(stem, in, sizeof(in));
+	snprintf(n[0], sizeof(n[0]), "container_%s_total", stem);
+	snprintf(n[1], sizeof(n[1]), "container_%s_duration_seconds_total", stem);
+	snprintf(n[2], sizeof(n[2]), "container_%s_total", in);
+	snprintf(n[3], sizeof(n[3]), "container_%s_duration_seconds_total", in);
+	snprintf(help[0], sizeof(help[0]), "Outbound %s requests (the container is the client), by status.", p->name);
+	snprintf(help[1], sizeof(help[1]), "Latency of outbound %s requests.", p->name);
+	snprintf(help[2], sizeof(help[2]), "Inbound %s requests (the container is the server), by status.", p->name);
+	snprintf(help[3], sizeof(help[3]), "Latency of inbound %s requests.", p->name);
+	const struct zt_metric_desc d[] = {
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, n[0], help[0], l_out, 5 },
+		{ sizeof(d[0]), ZT_METRIC_HISTOGRAM, n[1], help[1], l_out_h, 4, 0, default_buckets, 11 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, n[2], help[2], l_in, 3 },
+		{ sizeof(d[0]), ZT_METRIC_HISTOGRAM, n[3], help[3], l_in_h, 2, 0, default_buckets, 11 },
+	};
+	zt_metric **out[] = { &p->m_out, &p->m_out_h, &p->m_in, &p->m_in_h };
+	for (size_t i = 0; i < 4; i++) {
+		int err = registry_register(m->a->reg, &d[i], out[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void update_self(struct l7_mod *m)
+{
+	const struct zt_str ring = ZT_STR("l7");
+	registry_set(m->m_ring_ev, &ring, (double)m->events);
+	registry_set(m->m_ring_bytes, &ring, (double)m->bytes);
+	registry_set(m->m_ignored, NULL, (double)m->ignored);
+	if (m->skel) {
+		static const char *const names[] = { [ZT_L7_ST_CONNS_FULL] = "conns_full", [ZT_L7_ST_NOBUF] = "nobuf",
+						     [ZT_L7_ST_IGNORED_MSGS] = "ignored_msgs" };
+		int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(m->skel->maps.l7_stats);
+		uint64_t *v = ncpu > 0 ? calloc((size_t)ncpu, sizeof(uint64_t)) : NULL;
+		for (uint32_t k = 0; v && k < ZT_L7_ST_SLOTS; k++) {
+			uint64_t sum = 0;
+			if (bpf_map_lookup_elem(fd, &k, v))
+				continue;
+			for (int i = 0; i < ncpu; i++)
+				sum += v[i];
+			if (k == ZT_L7_ST_RING_LOST)
+				registry_set(m->m_ring_lost, &ring, (double)sum);
+			else if (k < sizeof(names) / sizeof(names[0]) && names[k])
+				registry_set(m->m_kernel, ZT_LV({ names[k], strlen(names[k]) }), (double)sum);
+		}
+		free(v);
+		features_prog_stats(m->a->features, "l7", m->skel->obj);
+	}
+	for (int i = 1; i < ZT_L7_MAX_PROTOS; i++) {
+		struct l7_proto *p = m->protos[i];
+		if (!p)
+			continue;
+		const struct zt_str lv[] = { { p->name, strlen(p->name) } };
+		registry_set(m->m_conns, lv, (double)p->conns);
+		registry_set(m->m_detect, ZT_LV(lv[0], ZT_STR("rule")), (double)p->by_rule);
+		registry_set(m->m_detect, ZT_LV(lv[0], ZT_STR("detect")), (double)p->by_detect);
+		registry_set(m->m_perr, lv, (double)p->sst.parse_errors);
+		registry_set(m->m_resync, lv, (double)p->sst.resyncs);
+		registry_set(m->m_lost, lv, (double)p->sst.lost_bytes);
+		registry_set(m->m_unreq, ZT_LV(lv[0], ZT_STR("timeout")), (double)p->pst.expired_requests);
+		registry_set(m->m_unreq, ZT_LV(lv[0], ZT_STR("closed")), (double)p->pst.unanswered_at_close);
+		registry_set(m->m_unresp, lv, (double)p->pst.unmatched_responses);
+		registry_set(m->m_unattr, lv, (double)p->unattributed);
+	}
+	registry_set(m->m_spans, NULL, (double)spanq_length(m->spans));
+	registry_set(m->m_spans_drop, NULL, (double)spanq_dropped(m->spans));
+}
+
+/* ------------------------------------------------------- connections */
+
+static uint32_t bucket(uint64_t cookie)
+{
+	cookie ^= cookie >> 29;
+	cookie *= 0xbf58476d1ce4e5b9ull;
+	cookie ^= cookie >> 32;
+	return (uint32_t)cookie & (L7_BUCKETS - 1);
+}
+
+static struct l7_conn *conn_find(struct l7_mod *m, uint64_t cookie)
+{
+	for (struct l7_conn *c = m->buckets[bucket(cookie)]; c; c = c->next)
+		if (c->cookie == cookie)
+			return c;
+	return NULL;
+}
+
+static void on_record(void *ctx, const struct l7_record *r);
+
+/* Frees a connection: the plugin's conn_close, pending requests counted. */
+static void conn_free(struct l7_mod *m, struct l7_conn *c)
+{
+	struct l7_conn **pp = &m->buckets[bucket(c->cookie)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	if (c->proto) {
+		c->proto->ops.conn_close(c->proto->state, c->cs);
+		c->proto->conns--;
+		l7_pair_free(&c->pair, &c->proto->pst);
+	} else {
+		l7_pair_free(&c->pair, NULL);
+	}
+	l7_stream_free(&c->stream);
+	m->nconns--;
+	free(c);
+}
+
+static struct l7_conn *conn_new(struct l7_mod *m, const struct zt_l7_ev *e)
+{
+	if (m->nconns >= L7_MAX_USER_CONNS) {
+		m->table_full++;
+		return NULL;
+	}
+	struct l7_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->handle.c = c;
+	c->cookie = e->cookie;
+	c->tgid = e->tgid;
+	c->transport = e->transport;
+	c->family = (uint8_t)e->family;
+	c->lport = e->lport;
+	c->rport = e->rport;
+	memcpy(c->laddr, e->laddr, 16);
+	memcpy(c->raddr, e->raddr, 16);
+	struct zt_addr ra;
+	memcpy(ra.a, e->raddr, 16);
+	zt_addr_port_format(&ra, e->rport, c->dest, sizeof(c->dest));
+	l7_stream_init(&c->stream);
+	l7_pair_init(&c->pair, 0, 0);
+	c->next = m->buckets[bucket(c->cookie)];
+	m->buckets[bucket(c->cookie)] = c;
+	m->nconns++;
+	return c;
+}
+
+static void attribute(struct l7_mod *m, struct l7_conn *c)
+{
+	if (c->attributed)
+		return;
+	if (!entities_process_ident(m->a->ents, c->tgid, c->cid, sizeof(c->cid), c->app, sizeof(c->app)))
+		c->attributed = 1;
+}
+
+static void conn_info(struct l7_mod *m, struct l7_conn *c, struct zt_conn_info *ci)
+{
+	attribute(m, c);
+	memset(ci, 0, sizeof(*ci));
+	ci->struct_size = sizeof(*ci);
+	ci->transport = c->transport == ZT_L7_UDP ? ZT_TRANSPORT_UDP : ZT_TRANSPORT_TCP;
+	ci->role = ZT_ROLE_UNKNOWN;
+	ci->pid = c->tgid;
+	ci->conn_id = c->cookie;
+	ci->family = c->family;
+	ci->local_port = c->lport;
+	ci->remote_port = c->rport;
+	memcpy(ci->local_addr, c->laddr, 16);
+	memcpy(ci->remote_addr, c->raddr, 16);
+	ci->container_id = c->attributed ? (struct zt_str){ c->cid, strlen(c->cid) } : (struct zt_str){ "", 0 };
+}
+
+/* Capture stops: written straight into the kernel's entry (its offsets
+ * no longer matter, so racing the kernel's updates is harmless). */
+static void stop_capture(struct l7_mod *m, uint64_t cookie)
+{
+	struct zt_l7_conn v;
+	int fd;
+	if (!m->skel)
+		return;
+	fd = bpf_map__fd(m->skel->maps.l7_conns);
+	if (bpf_map_lookup_elem(fd, &cookie, &v))
+		return; /* closed meanwhile, or evicted */
+	v.policy = ZT_L7_IGNORED;
+	if (bpf_map_update_elem(fd, &cookie, &v, BPF_EXIST) && errno != ENOENT)
+		m->verdict_fail++;
+}
+
+/* A claim decided in user space: the kernel applies it itself at the
+ * connection's next message, so the stream offsets stay exact. */
+static void send_verdict(struct l7_mod *m, uint64_t cookie, uint8_t policy, const struct l7_proto *p)
+{
+	struct zt_l7_verdict v = { .policy = policy };
+	if (p) {
+		v.proto = p->idx;
+		v.capture = p->capture;
+	}
+	if (!m->skel || bpf_map_update_elem(bpf_map__fd(m->skel->maps.l7_verdicts), &cookie, &v, BPF_ANY))
+		m->verdict_fail++;
+}
+
+/* Nobody wants it, or its plugin gave up: capture stops, the entry stays
+ * (dead) until the socket closes so late events are dropped quietly. */
+static void conn_ignore(struct l7_mod *m, struct l7_conn *c)
+{
+	if (c->proto) {
+		c->proto->ops.conn_close(c->proto->state, c->cs);
+		c->proto->conns--;
+		l7_pair_free(&c->pair, &c->proto->pst);
+		l7_pair_init(&c->pair, 0, 0);
+		c->proto = NULL;
+		c->cs = NULL;
+	}
+	l7_stream_free(&c->stream);
+	if (!c->dead)
+		m->ignored++;
+	c->dead = 1;
+	stop_capture(m, c->cookie);
+}
+
+static int conn_open(struct l7_mod *m, struct l7_conn *c, struct l7_proto *p)
+{
+	struct zt_conn_info ci;
+	conn_info(m, c, &ci);
+	c->cs = NULL;
+	if (p->ops.conn_open(p->state, &ci, &c->handle, &c->cs)) {
+		conn_ignore(m, c);
+		return -1;
+	}
+	c->proto = p;
+	p->conns++;
+	p->conns_total++;
+	l7_pair_free(&c->pair, NULL);
+	l7_pair_init(&c->pair, p->ops.max_pending, p->ops.request_timeout_ns);
+	return 0;
+}
+
+/* ------------------------------------------------------------ records */
+
+static void on_record(void *ctx, const struct l7_record *r)
+{
+	struct l7_conn *c = ctx;
+	struct l7_proto *p = c->proto;
+	struct l7_mod *m = M(g_agent);
+	struct zt_str status = r->status_label;
+
+	if (!p || !m)
+		return;
+	if (!status.len)
+		status = r->status == ZT_STATUS_OK ? ZT_STR("ok") : r->status == ZT_STATUS_FAILED ? ZT_STR("failed")
+											: ZT_STR("unknown");
+	attribute(m, c);
+	if (p->m_out && (r->flags & L7_REC_ONEWAY || r->start_ns)) {
+		if (!c->attributed) {
+			p->unattributed++;
+		} else {
+			struct zt_str cid = { c->cid, strlen(c->cid) }, app = { c->app, strlen(c->app) };
+			struct zt_str dest = { c->dest, strlen(c->dest) };
+			double lat = r->end_ns > r->start_ns ? (r->end_ns - r->start_ns) / 1e9 : 0;
+			int timed = !(r->flags & (L7_REC_TIMEOUT | L7_REC_ONEWAY)) && r->end_ns >= r->start_ns;
+			if (r->role == ZT_ROLE_CLIENT) {
+				registry_add(p->m_out, ZT_LV(cid, app, dest, dest, status), 1);
+				if (timed)
+					registry_observe(p->m_out_h, ZT_LV(cid, app, dest, dest), lat);
+			} else {
+				registry_add(p->m_in, ZT_LV(cid, app, status), 1);
+				if (timed)
+					registry_observe(p->m_in_h, ZT_LV(cid, app), lat);
+			}
+		}
+	}
+	registry_add(m->m_records, ZT_LV({ p->name, strlen(p->name) }), 1);
+	if (p->ops.on_record) {
+		struct zt_record zr = {
+			.struct_size = sizeof(zr),
+			.role = r->role,
+			.status = r->status,
+			.flags = r->flags,
+			.id = r->id,
+			.start_ns = r->start_ns,
+			.end_ns = r->end_ns,
+			.request_size = r->req_size,
+			.response_size = r->resp_size,
+			.method = r->method,
+			.resource = r->resource,
+			.statement = r->statement,
+			.status_label = r->status_label,
+			.error = r->error,
+			.attrs = r->attrs,
+			.attr_count = r->attr_count,
+		};
+		p->ops.on_record(p->state, c->cs, &zr);
+	}
+	spanq_push(m->spans, p->name, c->attributed ? c->cid : "", c->dest, r);
+}
+
+int l7_frame_emit(struct zt_conn *h, const struct zt_frame *fin)
+{
+	struct zt_frame f = { 0 };
+	struct l7_conn *c;
+
+	if (!h || !fin || fin->struct_size < offsetof(struct zt_frame, attrs))
+		return -EINVAL;
+	c = h->c;
+	if (!c || !c->proto)
+		return -EINVAL;
+	memcpy(&f, fin, fin->struct_size < sizeof(f) ? fin->struct_size : sizeof(f));
+	return l7_pair_frame(&c->pair, c->cur_dir, &f, on_record, c, &c->proto->pst);
+}
+
+/* -------------------------------------------------------------- events */
+
+static uint32_t parse_cb(void *ctx, const struct zt_chunk *ch, uint64_t *consumed)
+{
+	struct l7_conn *c = ctx;
+	return c->proto->ops.parse(c->proto->state, c->cs, &c->handle, ch, consumed);
+}
+
+static void feed(struct l7_mod *m, struct l7_conn *c, const struct zt_l7_ev *e, size_t cap)
+{
+	struct l7_msg msg = {
+		.dir = e->dir & 1,
+		.offset = e->offset,
+		.len = e->len,
+		.data = e->data,
+		.cap_len = cap,
+		.ts_ns = e->ts_ns,
+		.peer_family = e->peer_family,
+		.peer_port = e->peer_port,
+	};
+	memcpy(msg.peer_addr, e->peer_addr, 16);
+	c->cur_dir = msg.dir;
+	uint32_t r = l7_stream_feed(&c->stream, &msg, parse_cb, c, &c->proto->sst);
+	if (r != ZT_PARSE_OK)
+		conn_ignore(m, c);
+}
+
+/* An unclaimed connection's message: the plugins' detect(), the one a
+ * kernel rule pointed at (ZT_L7F_ASK) first. */
+static void detect(struct l7_mod *m, struct l7_conn *c, const struct zt_l7_ev *e, size_t cap)
+{
+	struct zt_conn_info ci;
+	struct zt_chunk ch = {
+		.struct_size = sizeof(ch),
+		.direction = e->dir & 1,
+		.flags = ZT_CHUNK_MSG_START,
+		.first_ts_ns = e->ts_ns,
+		.ts_ns = e->ts_ns,
+		.offset = e->offset,
+		.data = e->data,
+		.len = cap,
+		.avail = e->len,
+		.peer_family = e->peer_family,
+		.peer_port = e->peer_port,
+	};
+	int asked = 0, open = 0;
+
+	memcpy(ch.peer_addr, e->peer_addr, 16);
+	conn_info(m, c, &ci);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 1; i < ZT_L7_MAX_PROTOS; i++) {
+			struct l7_proto *p = m->protos[i];
+			if (!p || (c->said_no & (1ull << i)))
+				continue;
+			if ((pass == 0) != ((e->flags & ZT_L7F_ASK) && e->proto == i))
+				continue;
+			if (!p->ops.detect || !(p->ops.transports & ci.transport)) {
+				c->said_no |= 1ull << i;
+				continue;
+			}
+			asked++;
+			uint32_t v = p->ops.detect(p->state, &ci, &ch);
+			if (v == ZT_DETECT_YES) {
+				p->by_detect++;
+				if (conn_open(m, c, p))
+					return;
+				send_verdict(m, c->cookie, ZT_L7_CLAIMED, p);
+				feed(m, c, e, cap);
+				return;
+			}
+			if (v == ZT_DETECT_NO)
+				c->said_no |= 1ull << i;
+			else
+				open++;
+		}
+	}
+	c->probes++;
+	if (!open || c->probes >= ZT_L7_PROBE_MSGS)
+		conn_ignore(m, c);
+	(void)asked;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct l7_mod *m = ctx;
+	const struct zt_l7_ev *e = data;
+	struct l7_conn *c;
+	size_t cap;
+
+	m->events++;
+	m->bytes += size;
+	if (size < sizeof(*e))
+		return 0;
+	cap = e->cap_len <= size - sizeof(*e) ? e->cap_len : size - sizeof(*e);
+	if (e->flags & ZT_L7F_UNKNOWN_BUF)
+		cap = 0;
+	c = conn_find(m, e->cookie);
+	if (e->type == ZT_L7_CLOSE) {
+		if (c)
+			conn_free(m, c);
+		return 0;
+	}
+	if (e->type != ZT_L7_DATA)
+		return 0;
+	if (!c) {
+		c = conn_new(m, e);
+		if (!c)
+			return 0;
+	}
+	c->last_ns = e->ts_ns;
+	if (c->dead)
+		return 0;
+	if (!c->proto && e->proto && !(e->flags & ZT_L7F_ASK)) { /* a kernel rule claimed it */
+		struct l7_proto *p = e->proto < ZT_L7_MAX_PROTOS ? m->protos[e->proto] : NULL;
+		if (!p) { /* its plugin is gone */
+			m->unknown_proto++;
+			conn_ignore(m, c);
+			return 0;
+		}
+		p->by_rule++;
+		if (conn_open(m, c, p))
+			return 0;
+	}
+	if (c->proto) {
+		feed(m, c, e, cap);
+		return 0;
+	}
+	detect(m, c, e, cap);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- rules */
+
+static void load_rules(struct l7_mod *m)
+{
+	uint32_t n = 0, probe = 64;
+	int fd;
+
+	if (!m->skel)
+		return;
+	fd = bpf_map__fd(m->skel->maps.l7_rules);
+	for (int i = 1; i < ZT_L7_MAX_PROTOS; i++) {
+		struct l7_proto *p = m->protos[i];
+		const struct zt_detect_rule *rules = NULL;
+		size_t nr;
+		if (!p)
+			continue;
+		if (p->capture > probe)
+			probe = p->capture;
+		if (!p->ops.rules)
+			continue;
+		nr = p->ops.rules(p->state, &rules);
+		for (size_t j = 0; rules && j < nr; j++) {
+			struct zt_l7_rule k;
+			char err[256];
+			if (n >= ZT_L7_MAX_RULES) {
+				log_msg(ZT_LOG_WARN, p->name, "more than %d detection rules in all: rule %zu and later ignored",
+					ZT_L7_MAX_RULES, j);
+				break;
+			}
+			if (l7_rule_compile(&rules[j], p->idx, p->capture, p->ops.transports, &k, err, sizeof(err))) {
+				log_msg(ZT_LOG_WARN, p->name, "detection rule %zu ignored: %s", j, err);
+				continue;
+			}
+			if (bpf_map_update_elem(fd, &n, &k, BPF_ANY) == 0)
+				n++;
+		}
+	}
+	m->skel->bss->probe_capture = probe > ZT_L7_CAP_MAX ? ZT_L7_CAP_MAX : probe;
+	m->skel->bss->nrules = n;
+}
+
+/* ----------------------------------------------------------- the feature */
+
+static void drain(struct l7_mod *m)
+{
+	features_drain(m->a->features); /* processes first: attribution */
+	if (m->rb)
+		ring_buffer__consume(m->rb);
+}
+
+static void on_ready(void *arg, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	drain(arg);
+}
+
+static void on_tick(void *arg)
+{
+	struct l7_mod *m = arg;
+	uint64_t now = loop_now_ns();
+
+	drain(m);
+	for (uint32_t b = 0; b < L7_BUCKETS; b++) {
+		for (struct l7_conn *c = m->buckets[b], *n; c; c = n) {
+			n = c->next;
+			uint64_t idle = now > c->last_ns ? now - c->last_ns : 0;
+			if (idle > (c->transport == ZT_L7_UDP ? L7_UDP_IDLE_NS : L7_TCP_IDLE_NS)) {
+				if (c->proto) /* whatever still waits expires first */
+					l7_pair_expire(&c->pair, UINT64_MAX, on_record, c, &c->proto->pst);
+				conn_free(m, c);
+				continue;
+			}
+			if (c->proto && c->pair.len)
+				l7_pair_expire(&c->pair, now, on_record, c, &c->proto->pst);
+		}
+	}
+	update_self(m);
+}
+
+static int start_kernel(struct l7_mod *m)
+{
+	int err;
+
+	features_clear_libbpf_warning();
+	m->skel = l7_bpf__open();
+	if (!m->skel) {
+		err = -errno;
+		goto fail;
+	}
+	err = l7_bpf__load(m->skel);
+	if (err)
+		goto fail;
+	m->skel->bss->self_tgid = (uint32_t)getpid();
+	load_rules(m);
+	err = l7_bpf__attach(m->skel);
+	if (err)
+		goto fail;
+	m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.l7_rb), on_event, m, NULL);
+	if (!m->rb) {
+		err = -errno;
+		goto fail;
+	}
+	loop_fd_add(m->a->loop, m, ring_buffer__epoll_fd(m->rb), ZT_FD_READ, on_ready, m);
+	features_report(m->a->features, "l7", 1);
+	m->up = 1;
+	return 0;
+fail: {
+	const char *w = features_last_libbpf_warning();
+	log_msg(ZT_LOG_ERROR, NULL, "feature 'l7' disabled: %s%s%s%s (request metrics will be missing)",
+		strerror(err < 0 ? -err : err), w[0] ? " [libbpf: " : "", w, w[0] ? "]" : "");
+}
+	ring_buffer__free(m->rb);
+	m->rb = NULL;
+	l7_bpf__destroy(m->skel);
+	m->skel = NULL;
+	features_report(m->a->features, "l7", 0);
+	return err;
+}
+
+static struct l7_mod *ensure(struct agent *a)
+{
+	struct l7_mod *m = a->l7;
+	if (m)
+		return m;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->a = a;
+	m->spans = spanq_new(4096);
+	if (!m->spans || register_self(m)) {
+		spanq_free(m->spans);
+		free(m);
+		return NULL;
+	}
+	a->l7 = m;
+	start_kernel(m); /* a refused feature leaves the protocols registered, idle */
+	loop_timer_add(a->loop, m, L7_TICK_NS, on_tick, m, &m->timer);
+	return m;
+}
+
+int l7_protocol_add(struct agent *a, struct zt_instance *inst, const char *name, const struct zt_protocol_ops *ops,
+		    void *state)
+{
+	struct l7_mod *m = ensure(a);
+	struct l7_proto *p;
+	int idx = 0, err;
+
+	if (!m)
+		return -ENOMEM;
+	for (int i = 1; i < ZT_L7_MAX_PROTOS; i++)
+		if (!m->protos[i]) {
+			idx = i;
+			break;
+		}
+	if (!idx) {
+		log_msg(ZT_LOG_ERROR, name, "too many protocol instances (at most %d)", ZT_L7_MAX_PROTOS - 1);
+		return -ENOSPC;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->inst = inst;
+	p->ops = *ops;
+	p->state = state;
+	p->idx = (uint16_t)idx;
+	p->capture = l7_capture_bytes(ops->capture_bytes);
+	if (!p->ops.transports)
+		p->ops.transports = ZT_TRANSPORT_TCP;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	err = register_proto_metrics(m, p);
+	if (err) {
+		log_msg(ZT_LOG_ERROR, name, "metric families: %s", strerror(-err));
+		free(p);
+		return err;
+	}
+	m->protos[idx] = p;
+	load_rules(m);
+	return 0;
+}
+
+void l7_protocol_remove(struct agent *a, struct zt_instance *inst)
+{
+	struct l7_mod *m = M(a);
+	if (!m)
+		return;
+	for (int i = 1; i < ZT_L7_MAX_PROTOS; i++) {
+		struct l7_proto *p = m->protos[i];
+		if (!p || p->inst != inst)
+			continue;
+		drain(m);
+		for (uint32_t b = 0; b < L7_BUCKETS; b++)
+			for (struct l7_conn *c = m->buckets[b], *n; c; c = n) {
+				n = c->next;
+				if (c->proto == p)
+					conn_ignore(m, c);
+				c->said_no &= ~(1ull << i);
+			}
+		m->protos[i] = NULL;
+		load_rules(m);
+		free(p);
+	}
+}
+
+void l7_stop(struct agent *a)
+{
+	struct l7_mod *m = M(a);
+	if (!m)
+		return;
+	loop_remove_owner(a->loop, m);
+	if (m->skel) {
+		struct bpf_object_skeleton *sk = m->skel->skeleton;
+		features_detach_parallel(&sk, 1);
+	}
+	for (uint32_t b = 0; b < L7_BUCKETS; b++)
+		while (m->buckets[b])
+			conn_free(m, m->buckets[b]);
+	ring_buffer__free(m->rb);
+	l7_bpf__destroy(m->skel);
+	spanq_free(m->spans);
+	for (int i = 1; i < ZT_L7_MAX_PROTOS; i++)
+		free(m->protos[i]);
+	free(m);
+	a->l7 = NULL;
+}
