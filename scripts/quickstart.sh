@@ -24,7 +24,7 @@ JOBS=${ZT_JOBS:-2}
 BUILD_DEPS=(cmake gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
 	libmicrohttpd-dev libcmocka-dev pkg-config make)
 TEST_DEPS=(podman runc conmon fuse-overlayfs uidmap containernetworking-plugins busybox-static
-	prometheus curl iproute2 valgrind)
+	prometheus curl iproute2 valgrind nftables nginx wrk hey tshark unbound dnsmasq bind9-dnsutils dnsperf libbpf-tools)
 
 say() { printf '==> %s\n' "$*"; }
 die() {
