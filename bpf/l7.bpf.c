@@ -56,10 +56,12 @@ struct {
 	__uint(max_entries, 8 * 1024 * 1024);
 } l7_rb SEC(".maps");
 
+/* Per socket, in the socket itself (freed with it): no hash lookup on the
+ * hot path and nothing to clean up. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, ZT_L7_MAX_CONNS);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct zt_l7_conn);
 } l7_conns SEC(".maps");
 
@@ -292,38 +294,36 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	else
 		return 0;
 
-	cookie = bpf_get_socket_cookie((void *)sk);
-	c = bpf_map_lookup_elem(&l7_conns, &cookie);
+	c = bpf_sk_storage_get(&l7_conns, (void *)sk, 0, 0);
 	if (!c) {
 		__builtin_memset(&nc, 0, sizeof(nc));
 		nc.tgid = tgid;
 		nc.transport = transport;
-		if (bpf_map_update_elem(&l7_conns, &cookie, &nc, BPF_NOEXIST) &&
-		    bpf_map_update_elem(&l7_conns, &cookie, &nc, BPF_ANY)) {
+		c = bpf_sk_storage_get(&l7_conns, (void *)sk, &nc, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!c) {
 			stat_add(ZT_L7_ST_CONNS_FULL, 1);
 			return 0;
 		}
-		c = bpf_map_lookup_elem(&l7_conns, &cookie);
-		if (!c)
-			return 0;
 		flags |= ZT_L7F_NEW;
 	}
+	if (c->policy == ZT_L7_IGNORED)
+		return 0; /* the common case for connections nobody parses */
+	cookie = bpf_get_socket_cookie((void *)sk);
 	off = __sync_fetch_and_add(&c->off[dir & 1], (__u64)ret);
 
-	if (c->policy == ZT_L7_UNKNOWN && c->probes) {
+	/* a verdict from user space: a claim by detect(), or stop */
+	if (c->probes || c->policy == ZT_L7_CLAIMED) {
 		struct zt_l7_verdict *v = bpf_map_lookup_elem(&l7_verdicts, &cookie);
 		if (v) {
 			c->proto = v->proto;
 			c->capture = v->capture;
 			c->policy = v->policy;
 			bpf_map_delete_elem(&l7_verdicts, &cookie);
+			if (c->policy == ZT_L7_IGNORED)
+				return 0;
 		}
 	}
 
-	if (c->policy == ZT_L7_IGNORED) {
-		stat_add(ZT_L7_ST_IGNORED_MSGS, 1);
-		return 0;
-	}
 	if (c->policy == ZT_L7_CLAIMED) {
 		want = c->capture;
 	} else {
@@ -433,13 +433,10 @@ int BPF_PROG(zt_l7_state, const struct sock *sk, const int old, const int new)
 {
 	if (new != TCP_CLOSE || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	/* a socket that never did I/O here has no cookie yet: not ours */
-	if (!sk->__sk_common.skc_cookie.counter)
-		return 0;
-	__u64 cookie = bpf_get_socket_cookie((void *)sk);
-	struct zt_l7_conn *c = bpf_map_lookup_elem(&l7_conns, &cookie);
+	struct zt_l7_conn *c = bpf_sk_storage_get(&l7_conns, (void *)sk, 0, 0);
 	if (!c)
 		return 0;
+	__u64 cookie = bpf_get_socket_cookie((void *)sk);
 	if (c->policy == ZT_L7_CLAIMED || c->probes) {
 		struct zt_l7_ev *e = bpf_ringbuf_reserve(&l7_rb, sizeof(*e), 0);
 		if (e) {
@@ -455,6 +452,6 @@ int BPF_PROG(zt_l7_state, const struct sock *sk, const int old, const int new)
 			stat_add(ZT_L7_ST_RING_LOST, 1);
 		}
 	}
-	bpf_map_delete_elem(&l7_conns, &cookie);
+	bpf_sk_storage_delete(&l7_conns, (void *)sk);
 	return 0;
 }

@@ -319,20 +319,13 @@ static void conn_info(struct l7_mod *m, struct l7_conn *c, struct zt_conn_info *
 	ci->container_id = c->attributed ? (struct zt_str){ c->cid, strlen(c->cid) } : (struct zt_str){ "", 0 };
 }
 
-/* Capture stops: written straight into the kernel's entry (its offsets
- * no longer matter, so racing the kernel's updates is harmless). */
+static void send_verdict(struct l7_mod *m, uint64_t cookie, uint8_t policy, const struct l7_proto *p);
+
+/* Capture stops at the connection's next message (the kernel applies the
+ * verdict to its own per-socket entry). */
 static void stop_capture(struct l7_mod *m, uint64_t cookie)
 {
-	struct zt_l7_conn v;
-	int fd;
-	if (!m->skel)
-		return;
-	fd = bpf_map__fd(m->skel->maps.l7_conns);
-	if (bpf_map_lookup_elem(fd, &cookie, &v))
-		return; /* closed meanwhile, or evicted */
-	v.policy = ZT_L7_IGNORED;
-	if (bpf_map_update_elem(fd, &cookie, &v, BPF_EXIST) && errno != ENOENT)
-		m->verdict_fail++;
+	send_verdict(m, cookie, ZT_L7_IGNORED, NULL);
 }
 
 /* A claim decided in user space: the kernel applies it itself at the

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# HTTP/1.x through the whole pipeline, against real nginx, curl, wrk and a
+# pipelining client, with tshark decoding the same traffic:
+#   - curl on one keep-alive connection: 200s, 404s, 500s, HEADs, a 1 MiB
+#     body (far larger than the capture), gzip'ed (chunked) responses, and
+#     a POST with "Expect: 100-continue";
+#   - ten requests in one write (pipelining), 200 and 404 mixed;
+#   - wrk for 2 s on keep-alive connections;
+#   - wrk against a server that answers after 20 ms, for latency.
+# Every client prints the status codes it got. The agent's outbound counts
+# per status (the clients' cgroups) and inbound counts (nginx's cgroup)
+# must equal the clients' counts and tshark's count of responses exactly;
+# the agent's mean latency must be within 10 % of wrk's.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tcp_lib.sh"
+
+for c in nginx curl wrk tshark; do command -v $c >/dev/null || zt_skip "$c is not installed"; done
+[ -f "$ZT_PLUGIN_DIR/http.so" ] || zt_fail "http plugin not built"
+PY=$ZT_SOURCE_DIR/tests/integration/py/httpclient.py
+PROM=$(zt_free_port)
+read -r P PS < <(zt_tcp_ports 2) || zt_fail "no free ports"
+
+# ---------------------------------------------------------------- nginx
+mkdir -p "$T/nginx/logs" "$T/www"
+printf 'hello\n' >"$T/www/ok.html"
+head -c 1048576 /dev/urandom >"$T/www/big.bin"
+for i in $(seq 400); do echo "<p>line $i of a page that compresses well</p>"; done >"$T/www/page.html"
+cat >"$T/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/logs/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $T/nginx/body; proxy_temp_path $T/nginx/proxy;
+  fastcgi_temp_path $T/nginx/fcgi; uwsgi_temp_path $T/nginx/uwsgi; scgi_temp_path $T/nginx/scgi;
+  types { text/html html; application/octet-stream bin; }
+  gzip on; gzip_min_length 1; gzip_types text/html;
+  server {
+    listen 127.0.0.1:$P;
+    root $T/www;
+    location = /err { return 500; }
+  }
+}
+EOF
+zt_tcp_cgroup "zt-$ZT_TEST-$$-ngx"
+NGX=$ZT_TCP_CG_ID
+NGX_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+incg() { # LOG PROCS_VAR CMD... : CMD in the cgroup whose cgroup.procs files are in PROCS_VAR
+	local log=$1 var=$2[@]
+	shift 2
+	zt_bg "$log" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=(${!var}); zt_tcp_cg_exec \"\$@\"" _ "$@"
+}
+incg "$T/nginx.out" NGX_PROCS nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;'
+zt_wait_until 10 "nginx up" curl -sf -o /dev/null "http://127.0.0.1:$P/ok.html"
+incg "$T/slow.out" NGX_PROCS /usr/bin/python3 "$PY" slowserver "$PS" 20
+zt_wait_until 10 "slow server up" grep -q LISTENING "$T/slow.out"
+
+zt_config "$T/zerotap.json" "$(zt_inst_prometheus "$PROM")" "$(zt_inst_process)" \
+	'    "http": { "enabled": true, "required": true }'
+zt_start_agent "$T/zerotap.json"
+zt_wait_metrics "$PROM"
+zt_wait_until 10 "l7 feature up" bash -c "curl -sf http://127.0.0.1:$PROM/metrics | grep -q '^zerotap_feature_up{.*feature=\"l7\".*} 1'"
+
+tshark -i lo -f "tcp port $P" -w "$T/cap.pcapng" >"$T/tshark.out" 2>&1 &
+TSH=$!
+ZT_PIDS+=("$TSH")
+zt_wait_until 10 "tshark capturing" grep -q "Capturing on" "$T/tshark.out"
+sleep 0.5
+
+# ---------------------------------------------------------------- clients
+zt_tcp_cgroup "zt-$ZT_TEST-$$-cli"
+CLI=$ZT_TCP_CG_ID
+CLI_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+U=http://127.0.0.1:$P
+urls=()
+for i in $(seq 20); do urls+=("$U/ok.html"); done
+for i in $(seq 10); do urls+=("$U/missing$i"); done
+for i in $(seq 5); do urls+=("$U/err"); done
+for i in $(seq 3); do urls+=("$U/big.bin"); done
+fmt=()
+for u in "${urls[@]}"; do fmt+=(-o /dev/null -w '%{http_code}\n' "$u"); done
+incg "$T/curl.out" CLI_PROCS curl -s "${fmt[@]}"
+zt_wait_until 30 "curl done" bash -c "[ \$(grep -c . '$T/curl.out') -ge ${#urls[@]} ]"
+hfmt=()
+for i in $(seq 5); do hfmt+=(-I -o /dev/null -w '%{http_code}\n' "$U/ok.html"); done
+incg "$T/head.out" CLI_PROCS curl -s "${hfmt[@]}"
+gfmt=()
+for i in $(seq 3); do gfmt+=(-o /dev/null -w '%{http_code}\n' "$U/page.html"); done
+incg "$T/gzip.out" CLI_PROCS curl -s --compressed "${gfmt[@]}"
+head -c 2048 /dev/zero >"$T/body"
+incg "$T/post.out" CLI_PROCS curl -s -o /dev/null -w '%{http_code}\n' -H 'Expect: 100-continue' --data-binary @"$T/body" "$U/ok.html"
+incg "$T/pipe.out" CLI_PROCS /usr/bin/python3 "$PY" pipeline "$P" /ok.html /x1 /ok.html /ok.html /x2 /ok.html /err /ok.html /x3 /ok.html
+for f in head gzip post; do zt_wait_until 30 "$f done" bash -c "grep -q . '$T/$f.out'"; done
+zt_wait_until 30 "pipelining client done" grep -q DONE "$T/pipe.out"
+incg "$T/wrk.out" CLI_PROCS wrk -t1 -c4 -d2s "$U/ok.html"
+WPID=$ZT_BG_PID
+zt_wait_until 30 "wrk done" zt_proc_dead "$WPID"
+
+zt_tcp_cgroup "zt-$ZT_TEST-$$-lat"
+LAT=$ZT_TCP_CG_ID
+LAT_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+incg "$T/wrklat.out" LAT_PROCS wrk -t1 -c2 -d3s --latency "http://127.0.0.1:$PS/"
+LPID=$ZT_BG_PID
+zt_wait_until 30 "latency wrk done" zt_proc_dead "$LPID"
+
+# ---------------------------------------------------------------- expected
+WRK=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
+grep -q "Non-2xx" "$T/wrk.out" && zt_fail "wrk saw non-2xx responses"
+declare -A want
+while read -r code; do
+	[ -n "$code" ] && want[$code]=$((${want[$code]:-0} + 1))
+done < <(cat "$T/curl.out" "$T/head.out" "$T/gzip.out" "$T/post.out"; grep -v DONE "$T/pipe.out")
+want[200]=$((${want[200]:-0} + WRK))
+exp=""
+for c in "${!want[@]}"; do exp+="$c=${want[$c]} "; done
+zt_log "clients: $exp(wrk $WRK)"
+
+sleep 1
+kill -INT "$TSH"
+wait "$TSH" 2>/dev/null || true
+declare -A tsh
+while read -r code; do
+	[ -n "$code" ] && tsh[$code]=$((${tsh[$code]:-0} + 1))
+done < <(tshark -r "$T/cap.pcapng" -Y http.response -T fields -e http.response.code 2>/dev/null | tr ',' '\n')
+texp=""
+for c in "${!tsh[@]}"; do texp+="$c=${tsh[$c]} "; done
+zt_log "tshark responses: $texp"
+
+# ---------------------------------------------------------------- compare
+dest="127.0.0.1:$P"
+agent_out() { metric_value container_http_requests_total container_id=\""$CLI"\" destination=\""$dest"\" status=\""$1"\" || echo 0; }
+agent_in() { metric_value container_http_inbound_requests_total container_id=\""$NGX"\" status=\""$1"\" || echo 0; }
+settled() {
+	zt_scrape "$PROM" >/dev/null
+	local c
+	for c in "${!want[@]}"; do
+		[ "$(agent_out "$c")" = "${want[$c]}" ] || return 1
+	done
+	for c in "${!tsh[@]}"; do
+		[ "$(agent_in "$c")" = "${tsh[$c]}" ] || return 1
+	done
+}
+zt_wait_until 10 "agent counts settle" settled || true
+zt_scrape "$PROM" >/dev/null
+zt_series container_http_requests_total container_id=\""$CLI"\"
+zt_series container_http_inbound_requests_total container_id=\""$NGX"\"
+for c in "${!want[@]}"; do
+	got=$(agent_out "$c")
+	[ "$got" = "${want[$c]}" ] || zt_fail_later "outbound status $c: agent $got, clients ${want[$c]}"
+done
+for c in "${!tsh[@]}"; do
+	got=$(agent_in "$c")
+	[ "$got" = "${tsh[$c]}" ] || zt_fail_later "inbound status $c: agent $got, tshark ${tsh[$c]}"
+done
+# what the clients read is what tshark saw nginx answer (wrk's last
+# in-flight responses aside, which tshark and the inbound side both count)
+for c in "${!want[@]}"; do
+	[ "$c" = 200 ] && continue
+	[ "${tsh[$c]:-0}" = "${want[$c]}" ] || zt_fail_later "status $c: tshark ${tsh[$c]:-0}, clients ${want[$c]}"
+done
+zt_ok "agent outbound = clients ($exp), inbound = tshark ($texp)"
+
+# ---------------------------------------------------------------- latency
+n=$(metric_value container_http_requests_duration_seconds_total_count container_id=\""$LAT"\")
+sum=$(metric_value container_http_requests_duration_seconds_total_sum container_id=\""$LAT"\")
+lreq=$(awk '/requests in/ { print $1 }' "$T/wrklat.out")
+[ "$n" = "$lreq" ] || zt_fail_later "latency client: agent $n requests, wrk $lreq"
+wavg=$(awk '$1 == "Latency" { v = $2; if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } print v; exit }' "$T/wrklat.out")
+aavg=$(awk -v s="$sum" -v n="$n" 'BEGIN { printf "%.3f", s / n * 1000 }')
+zt_log "latency: agent mean $aavg ms, wrk mean $wavg ms over $lreq requests"
+awk -v a="$aavg" -v w="$wavg" 'BEGIN { d = a - w; if (d < 0) d = -d; exit !(d <= 0.1 * w) }' ||
+	zt_fail_later "agent mean latency $aavg ms is not within 10 % of wrk's $wavg ms"
+
+perr=$(metric_value zerotap_l7_parse_errors_total protocol=\"http\" || echo 0)
+lost=$(metric_value zerotap_ringbuf_lost_events_total ring=\"l7\" || echo 0)
+[ "$lost" = 0 ] || zt_fail_later "$lost l7 events lost"
+zt_log "parse errors $perr"
+zt_pass
