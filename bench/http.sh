@@ -44,6 +44,7 @@ mkdir -p "$tmp/nginx/logs" "$tmp/www"
 printf 'hello\n' >"$tmp/www/index.html"
 cat >"$tmp/nginx/nginx.conf" <<EOF
 worker_processes 1;
+user root;
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/logs/error.log;
 events { worker_connections 1024; }

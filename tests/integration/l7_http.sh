@@ -4,7 +4,8 @@
 #   - curl on one keep-alive connection: 200s, 404s, 500s, HEADs, a 1 MiB
 #     body (far larger than the capture), gzip'ed (chunked) responses, and
 #     a POST with "Expect: 100-continue";
-#   - ten requests in one write (pipelining), 200 and 404 mixed;
+#   - ten requests in one write (pipelining), 200 and 404 mixed, a 500
+#     last (nginx closes the connection after it);
 #   - wrk for 2 s on keep-alive connections;
 #   - wrk against a server that answers after 20 ms, for latency.
 # Every client prints the status codes it got. The agent's outbound counts
@@ -27,6 +28,7 @@ head -c 1048576 /dev/urandom >"$T/www/big.bin"
 for i in $(seq 400); do echo "<p>line $i of a page that compresses well</p>"; done >"$T/www/page.html"
 cat >"$T/nginx/nginx.conf" <<EOF
 worker_processes 1;
+user root;
 pid $T/nginx/nginx.pid;
 error_log $T/nginx/logs/error.log;
 events { worker_connections 256; }
@@ -34,7 +36,7 @@ http {
   access_log off;
   client_body_temp_path $T/nginx/body; proxy_temp_path $T/nginx/proxy;
   fastcgi_temp_path $T/nginx/fcgi; uwsgi_temp_path $T/nginx/uwsgi; scgi_temp_path $T/nginx/scgi;
-  types { text/html html; application/octet-stream bin; }
+  types { application/octet-stream bin; }
   gzip on; gzip_min_length 1; gzip_types text/html;
   server {
     listen 127.0.0.1:$P;
@@ -47,13 +49,16 @@ zt_tcp_cgroup "zt-$ZT_TEST-$$-ngx"
 NGX=$ZT_TCP_CG_ID
 NGX_PROCS=("${ZT_TCP_CG_PROCS[@]}")
 incg() { # LOG PROCS_VAR CMD... : CMD in the cgroup whose cgroup.procs files are in PROCS_VAR
-	local log=$1 var=$2[@]
+	local log=$1 var=$2[@] procs
 	shift 2
-	zt_bg "$log" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=(${!var}); zt_tcp_cg_exec \"\$@\"" _ "$@"
+	procs="${!var}" # one word
+	zt_bg "$log" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=($procs); zt_tcp_cg_exec \"\$@\"" _ "$@"
 }
 incg "$T/nginx.out" NGX_PROCS nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;'
 zt_wait_until 10 "nginx up" curl -sf -o /dev/null "http://127.0.0.1:$P/ok.html"
-incg "$T/slow.out" NGX_PROCS /usr/bin/python3 "$PY" slowserver "$PS" 20
+zt_tcp_cgroup "zt-$ZT_TEST-$$-slow"
+SLOW_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+incg "$T/slow.out" SLOW_PROCS /usr/bin/python3 "$PY" slowserver "$PS" 20
 zt_wait_until 10 "slow server up" grep -q LISTENING "$T/slow.out"
 
 zt_config "$T/zerotap.json" "$(zt_inst_prometheus "$PROM")" "$(zt_inst_process)" \
@@ -62,7 +67,7 @@ zt_start_agent "$T/zerotap.json"
 zt_wait_metrics "$PROM"
 zt_wait_until 10 "l7 feature up" bash -c "curl -sf http://127.0.0.1:$PROM/metrics | grep -q '^zerotap_feature_up{.*feature=\"l7\".*} 1'"
 
-tshark -i lo -f "tcp port $P" -w "$T/cap.pcapng" >"$T/tshark.out" 2>&1 &
+tshark -i lo -B 128 -f "tcp port $P" -w "$T/cap.pcapng" >"$T/tshark.out" 2>&1 &
 TSH=$!
 ZT_PIDS+=("$TSH")
 zt_wait_until 10 "tshark capturing" grep -q "Capturing on" "$T/tshark.out"
@@ -90,7 +95,7 @@ for i in $(seq 3); do gfmt+=(-o /dev/null -w '%{http_code}\n' "$U/page.html"); d
 incg "$T/gzip.out" CLI_PROCS curl -s --compressed "${gfmt[@]}"
 head -c 2048 /dev/zero >"$T/body"
 incg "$T/post.out" CLI_PROCS curl -s -o /dev/null -w '%{http_code}\n' -H 'Expect: 100-continue' --data-binary @"$T/body" "$U/ok.html"
-incg "$T/pipe.out" CLI_PROCS /usr/bin/python3 "$PY" pipeline "$P" /ok.html /x1 /ok.html /ok.html /x2 /ok.html /err /ok.html /x3 /ok.html
+incg "$T/pipe.out" CLI_PROCS /usr/bin/python3 "$PY" pipeline "$P" /ok.html /x1 /ok.html /ok.html /x2 /ok.html /ok.html /x3 /ok.html /err
 for f in head gzip post; do zt_wait_until 30 "$f done" bash -c "grep -q . '$T/$f.out'"; done
 zt_wait_until 30 "pipelining client done" grep -q DONE "$T/pipe.out"
 incg "$T/wrk.out" CLI_PROCS wrk -t1 -c4 -d2s "$U/ok.html"
@@ -125,7 +130,7 @@ while read -r code; do
 done < <(tshark -r "$T/cap.pcapng" -Y http.response -T fields -e http.response.code 2>/dev/null | tr ',' '\n')
 texp=""
 for c in "${!tsh[@]}"; do texp+="$c=${tsh[$c]} "; done
-zt_log "tshark responses: $texp"
+zt_log "tshark responses: $texp($(grep -o '[0-9]* packets dropped[^)]*' "$T/tshark.out" || echo 'no drop report'))"
 
 # ---------------------------------------------------------------- compare
 dest="127.0.0.1:$P"
@@ -141,7 +146,7 @@ settled() {
 		[ "$(agent_in "$c")" = "${tsh[$c]}" ] || return 1
 	done
 }
-zt_wait_until 10 "agent counts settle" settled || true
+( zt_wait_until 10 "agent counts settle" settled ) || true
 zt_scrape "$PROM" >/dev/null
 zt_series container_http_requests_total container_id=\""$CLI"\"
 zt_series container_http_inbound_requests_total container_id=\""$NGX"\"
