@@ -53,7 +53,7 @@ __u32 probe_capture SEC(".bss"); /* bytes copied of an undecided connection's me
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
+	__uint(max_entries, 4 * 1024 * 1024);
 } l7_rb SEC(".maps");
 
 /* Per socket, in the socket itself (freed with it): no hash lookup on the

@@ -710,7 +710,7 @@ static struct l7_mod *ensure(struct agent *a)
 	if (!m)
 		return NULL;
 	m->a = a;
-	m->spans = spanq_new(4096);
+	m->spans = spanq_new(2048);
 	if (!m->spans || register_self(m)) {
 		spanq_free(m->spans);
 		free(m);

@@ -56,10 +56,9 @@ void spanq_push(struct spanq *q, const char *protocol, const char *container_id,
 	}
 	s = &q->v[(q->head + q->len) % q->cap];
 	q->len++;
-	memset(s, 0, sizeof(*s));
-	snprintf(s->protocol, sizeof(s->protocol), "%s", protocol);
-	snprintf(s->container_id, sizeof(s->container_id), "%s", container_id);
-	snprintf(s->destination, sizeof(s->destination), "%s", destination);
+	cp(s->protocol, sizeof(s->protocol), protocol, strnlen(protocol, sizeof(s->protocol)));
+	cp(s->container_id, sizeof(s->container_id), container_id, strnlen(container_id, sizeof(s->container_id)));
+	cp(s->destination, sizeof(s->destination), destination, strnlen(destination, sizeof(s->destination)));
 	s->role = r->role;
 	s->status = r->status;
 	s->flags = r->flags;
