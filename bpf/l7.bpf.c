@@ -354,6 +354,9 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 			.lport = sk->__sk_common.skc_num, .rport = bpf_ntohs(sk->__sk_common.skc_dport),
 			.hit = -1,
 		};
+		/* an unconnected UDP socket: the peer of this datagram (sendto) */
+		if (!rc.rport)
+			rc.rport = e->peer_port;
 		__u32 n = nrules;
 		if (n > ZT_L7_MAX_RULES)
 			n = ZT_L7_MAX_RULES;

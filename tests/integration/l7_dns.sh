@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# DNS through the whole pipeline, against real unbound and dnsmasq, with
+# dig (UDP and TCP) and dnsperf as clients and tshark as the oracle:
+#   - unbound serves a local zone: A, AAAA, a CNAME to an A, NXDOMAIN for
+#     names it does not have, REFUSED for a refused zone, and SERVFAIL for a
+#     zone it forwards to dnsmasq, which refuses it;
+#   - dig over UDP and over TCP (+tcp), one process per query;
+#   - dnsperf for a fixed number of rounds through a query file, in a
+#     cgroup of its own (its latency is compared with the agent's).
+# Every dig prints its status; the agent's container_dns_requests_total per
+# (type, domain, status) must equal the clients' counts, tshark's count of
+# answers per rcode must equal the agent's, ip_to_fqdn must map the
+# answers, and the agent's mean latency for dnsperf must be within 10 % of
+# dnsperf's own average.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tcp_lib.sh"
+
+for c in unbound dnsmasq dig dnsperf tshark; do command -v $c >/dev/null || zt_skip "$c is not installed"; done
+[ -f "$ZT_PLUGIN_DIR/dns.so" ] || zt_fail "dns plugin not built"
+PROM=$(zt_free_port)
+read -r UP DP < <(zt_tcp_ports 2) || zt_fail "no free ports"
+NA=10 NAAAA=5 NCNAME=5 NNX=5 NREF=3 NSF=3 NTCP=5 PERF_ROUNDS=50
+
+cat >"$T/unbound.conf" <<EOF
+server:
+  interface: 127.0.0.1
+  port: $UP
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "$T"
+  pidfile: "$T/unbound.pid"
+  use-syslog: no
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  local-zone: "test." static
+  local-data: "a.test. 60 IN A 127.0.0.2"
+  local-data: "b.test. 60 IN AAAA ::1"
+  local-data: "c.test. 60 IN CNAME a.test."
+  local-zone: "refused.test." refuse
+forward-zone:
+  name: "sf.example."
+  forward-addr: 127.0.0.1@$DP
+remote-control:
+  control-enable: no
+EOF
+zt_tcp_cgroup "zt-$ZT_TEST-$$-srv"
+SRV_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+incg() { # LOG PROCS_VAR CMD...
+	local log=$1 var=$2[@] procs
+	shift 2
+	procs="${!var}"
+	zt_bg "$log" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=($procs); zt_tcp_cg_exec \"\$@\"" _ "$@"
+}
+incg "$T/dnsmasq.out" SRV_PROCS dnsmasq -k --no-resolv --no-hosts --listen-address=127.0.0.1 --port="$DP" \
+	--bind-interfaces --user=root --pid-file="$T/dnsmasq.pid" --log-facility=/dev/null
+incg "$T/unbound.out" SRV_PROCS unbound -d -c "$T/unbound.conf"
+zt_wait_until 10 "unbound answers" bash -c "dig +time=1 +tries=1 @127.0.0.1 -p $UP a.test A | grep -q 'status: NOERROR'"
+
+zt_config "$T/zerotap.json" "$(zt_inst_prometheus "$PROM")" "$(zt_inst_process)" \
+	"    \"dns\": { \"enabled\": true, \"required\": true, \"config\": { \"ports\": [\"$UP\", \"$DP\"] } }"
+zt_start_agent "$T/zerotap.json"
+zt_wait_metrics "$PROM"
+zt_wait_until 10 "l7 feature up" bash -c "curl -sf http://127.0.0.1:$PROM/metrics | grep -q '^zerotap_feature_up{.*feature=\"l7\".*} 1'"
+
+tshark -i lo -B 64 -f "port $UP" -w "$T/cap.pcapng" >"$T/tshark.out" 2>&1 &
+TSH=$!
+ZT_PIDS+=("$TSH")
+zt_wait_until 10 "tshark capturing" grep -q "Capturing on" "$T/tshark.out"
+sleep 0.5
+
+# ---------------------------------------------------------------- clients
+cat >"$T/digs.sh" <<EOF
+q() { # TYPE NAME [+tcp]
+	s=\$(dig +time=3 +tries=1 \$3 @127.0.0.1 -p $UP "\$2" "\$1" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p')
+	echo "\$1 \$2 \${s:-TIMEOUT}"
+}
+for i in \$(seq $NA); do q A a.test; done
+for i in \$(seq $NAAAA); do q AAAA b.test; done
+for i in \$(seq $NCNAME); do q A c.test; done
+for i in \$(seq $NNX); do q A nx\$i.test; done
+for i in \$(seq $NREF); do q A refused.test; done
+for i in \$(seq $NSF); do q A x.sf.example; done
+for i in \$(seq $NTCP); do q A a.test +tcp; done
+echo DONE
+EOF
+zt_tcp_cgroup "zt-$ZT_TEST-$$-cli"
+CLI=$ZT_TCP_CG_ID
+CLI_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+incg "$T/digs.out" CLI_PROCS bash "$T/digs.sh"
+zt_wait_until 60 "digs done" grep -q DONE "$T/digs.out"
+
+printf 'a.test A\nb.test AAAA\nnx.test A\n' >"$T/queries"
+zt_tcp_cgroup "zt-$ZT_TEST-$$-perf"
+PERF=$ZT_TCP_CG_ID
+PERF_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+incg "$T/perf.out" PERF_PROCS dnsperf -s 127.0.0.1 -p "$UP" -d "$T/queries" -n "$PERF_ROUNDS" -Q 500 -c 1
+PPID_=$ZT_BG_PID
+zt_wait_until 60 "dnsperf done" zt_proc_dead "$PPID_"
+
+# ---------------------------------------------------------------- expected
+declare -A want
+st() { case $1 in NOERROR) echo ok ;; NXDOMAIN) echo nxdomain ;; SERVFAIL) echo servfail ;; REFUSED) echo refused ;; *) echo "$1" ;; esac; }
+while read -r t n s; do
+	[ "$t" = DONE ] && continue
+	[[ $n == nx*.test ]] && n=$n # each NXDOMAIN name is its own domain
+	k="Type$t|$n|$(st "$s")"
+	want[$k]=$((${want[$k]:-0} + 1))
+done <"$T/digs.out"
+grep -q TIMEOUT "$T/digs.out" && zt_fail "a dig query timed out: $(grep TIMEOUT "$T/digs.out" | head -3)"
+completed=$(awk '/Queries completed:/ { print $3 }' "$T/perf.out")
+[ "$completed" = $((3 * PERF_ROUNDS)) ] || zt_fail "dnsperf completed $completed of $((3 * PERF_ROUNDS)) queries"
+zt_log "dig: ${#want[@]} (type, domain, status) keys; dnsperf: $completed queries"
+
+sleep 1
+kill -INT "$TSH"
+wait "$TSH" 2>/dev/null || true
+declare -A rc
+while read -r r; do
+	[ -n "$r" ] && rc[$r]=$((${rc[$r]:-0} + 1))
+done < <(tshark -r "$T/cap.pcapng" -d "udp.port==$UP,dns" -d "tcp.port==$UP,dns" -Y "dns.flags.response == 1" \
+	-T fields -e dns.flags.rcode 2>/dev/null | tr ',' '\n')
+zt_log "tshark answers by rcode: $(for r in "${!rc[@]}"; do printf '%s=%s ' "$r" "${rc[$r]}"; done)"
+
+# ---------------------------------------------------------------- compare
+agent() { # CONTAINER TYPE DOMAIN STATUS
+	metric_value container_dns_requests_total container_id=\""$1"\" request_type=\""$2"\" domain=\""$3"\" status=\""$4"\" || echo 0
+}
+settled() {
+	zt_scrape "$PROM" >/dev/null
+	local k t d s
+	for k in "${!want[@]}"; do
+		IFS='|' read -r t d s <<<"$k"
+		[ "$(agent "$CLI" "$t" "$d" "$s")" = "${want[$k]}" ] || return 1
+	done
+}
+( zt_wait_until 10 "agent counts settle" settled ) || true
+zt_scrape "$PROM" >/dev/null
+zt_series container_dns_requests_total container_id=\""$CLI"\"
+for k in "${!want[@]}"; do
+	IFS='|' read -r t d s <<<"$k"
+	got=$(agent "$CLI" "$t" "$d" "$s")
+	[ "$got" = "${want[$k]}" ] || zt_fail_later "dig $t $d $s: agent $got, client ${want[$k]}"
+done
+# dnsperf's counts per name and type: every round asks each line once
+for q in "TypeA a.test ok" "TypeAAAA b.test ok" "TypeA nx.test nxdomain"; do
+	read -r t d s <<<"$q"
+	got=$(agent "$PERF" "$t" "$d" "$s")
+	[ "$got" = "$PERF_ROUNDS" ] || zt_fail_later "dnsperf $t $d $s: agent $got, dnsperf $PERF_ROUNDS"
+done
+zt_ok "agent counts per (type, domain, status) = dig's and dnsperf's"
+
+# tshark's answers per rcode against the agent's client-side totals
+declare -A agent_rc
+for s in ok nxdomain servfail refused; do
+	agent_rc[$s]=$(zt_series container_dns_requests_total status=\"$s\" | grep -e "container_id=\"$CLI\"" -e "container_id=\"$PERF\"" |
+		awk '{ v += $NF } END { printf "%d", v }')
+done
+[ "${rc[0]:-0}" = "${agent_rc[ok]}" ] || zt_fail_later "NOERROR: tshark ${rc[0]:-0}, agent ${agent_rc[ok]}"
+[ "${rc[3]:-0}" = "${agent_rc[nxdomain]}" ] || zt_fail_later "NXDOMAIN: tshark ${rc[3]:-0}, agent ${agent_rc[nxdomain]}"
+[ "${rc[2]:-0}" = "${agent_rc[servfail]}" ] || zt_fail_later "SERVFAIL: tshark ${rc[2]:-0}, agent ${agent_rc[servfail]}"
+[ "${rc[5]:-0}" = "${agent_rc[refused]}" ] || zt_fail_later "REFUSED: tshark ${rc[5]:-0}, agent ${agent_rc[refused]}"
+zt_ok "tshark answers per rcode = agent (ok ${agent_rc[ok]}, nxdomain ${agent_rc[nxdomain]}, servfail ${agent_rc[servfail]}, refused ${agent_rc[refused]})"
+
+# ip_to_fqdn from the answers (the CNAME chain ends at a.test's address)
+[ "$(metric_value ip_to_fqdn ip=\"127.0.0.2\" fqdn=\"a.test\" || echo 0)" = 1 ] || zt_fail_later "no ip_to_fqdn{ip=127.0.0.2, fqdn=a.test}"
+[ "$(metric_value ip_to_fqdn ip=\"::1\" fqdn=\"b.test\" || echo 0)" = 1 ] || zt_fail_later "no ip_to_fqdn{ip=::1, fqdn=b.test}"
+
+# latency: dnsperf's average against the agent's mean for dnsperf's cgroup
+n=$(metric_value container_dns_requests_duration_seconds_total_count container_id=\""$PERF"\" || echo 0)
+sum=$(metric_value container_dns_requests_duration_seconds_total_sum container_id=\""$PERF"\" || echo 0)
+[ "$n" = "$completed" ] || zt_fail_later "latency histogram count $n, dnsperf $completed"
+pavg=$(awk '/Average Latency \(s\):/ { printf "%.3f", $4 * 1000 }' "$T/perf.out")
+aavg=$(awk -v s="$sum" -v n="$n" 'BEGIN { if (n > 0) printf "%.3f", s / n * 1000; else print 0 }')
+zt_log "latency: agent mean $aavg ms, dnsperf average $pavg ms"
+# within 10 %, or 30 us: a loopback answer takes ~0.2 ms, the same order as
+# the client's own timing overhead between its clock reads and the syscalls
+awk -v a="$aavg" -v p="$pavg" 'BEGIN { d = a - p; if (d < 0) d = -d; exit !(d <= 0.1 * p || d <= 0.03) }' ||
+	zt_fail_later "agent mean latency $aavg ms is not within 10 % of dnsperf's $pavg ms"
+lost=$(metric_value zerotap_ringbuf_lost_events_total ring=\"l7\" || echo 0)
+[ "$lost" = 0 ] || zt_fail_later "$lost l7 events lost"
+zt_pass
