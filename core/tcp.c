@@ -160,6 +160,11 @@ static uint64_t minus(uint64_t v, uint64_t off)
 	return v > off ? v - off : 0;
 }
 
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 /* New traffic of one observation: payload totals on the socket's scale. */
 static void conn_apply(struct tcp_mod *t, uint32_t idx, uint64_t sent, uint64_t rcvd, uint32_t retrans)
 {
@@ -195,22 +200,44 @@ static void conn_apply(struct tcp_mod *t, uint32_t idx, uint64_t sent, uint64_t 
 	}
 }
 
-/* A sock_diag reading. The states tell which FINs the counters include:
- * ours is acknowledged in FIN_WAIT2 only, the peer's arrived in CLOSE_WAIT,
- * LAST_ACK and CLOSING. */
+/*
+ * A sock_diag reading. The state tells which FINs the counters include
+ * (ours is acknowledged in FIN_WAIT2 only, the peer's arrived in
+ * CLOSE_WAIT, LAST_ACK and CLOSING), but only as of an instant before the
+ * counters were read: the kernel reads the state without the socket lock
+ * (inet_sk_diag_fill, tcp_get_info) and the counters under it, and when
+ * the application holds the lock (inside close(), shutdown(), recv()), the
+ * dump waits for it while release_sock() processes the backlog: the ACK of
+ * the FIN just sent, the peer's FIN. So a reading may hold one FIN per
+ * direction that its state does not show (seen: LAST_ACK or CLOSE_WAIT
+ * with our FIN acknowledged), and a FIN counted as payload is never taken
+ * back. Only what is certain counts:
+ *  - the previous reading, less the FINs this state shows: it was read
+ *    after those counters, so it shows every FIN they hold;
+ *  - this reading, less one unit per direction for a FIN it may hold.
+ * Traffic since the last poll may thus show one byte short per direction
+ * until the next poll; the CLOSE event, read with the socket locked,
+ * brings every total to the exact value.
+ */
 void tcp_conn_observe(struct tcp_mod *t, uint32_t idx, const struct sockdiag_sock *s)
 {
 	struct tcp_conn *c = &t->c[idx];
 	int fin_acked = s->state == TCP_STATE_FIN_WAIT2;
 	int fin_rcvd = s->state == TCP_STATE_CLOSE_WAIT || s->state == TCP_STATE_LAST_ACK ||
 		       s->state == TCP_STATE_CLOSING;
+	uint64_t sent, rcvd;
 
 	c->seen = t->round;
 	c->misses = 0;
-	if (!s->has_info)
+	/* A socket that closed after the dump picked it up (state CLOSE) holds
+	 * FINs no state tells: its CLOSE event counts it. */
+	if (!s->has_info || s->state >= 32 || !(TCP_LIVE_STATES & (1u << s->state)))
 		return;
-	conn_apply(t, idx, minus(s->bytes_acked, c->acked_off + fin_acked), minus(s->bytes_received, fin_rcvd),
-		   s->total_retrans);
+	sent = max_u64(minus(c->last_acked, c->acked_off + fin_acked), minus(s->bytes_acked, c->acked_off + 1));
+	rcvd = max_u64(minus(c->last_rcvd, fin_rcvd), minus(s->bytes_received, 1));
+	c->last_acked = s->bytes_acked;
+	c->last_rcvd = s->bytes_received;
+	conn_apply(t, idx, sent, rcvd, s->total_retrans);
 	if (c->peer->dir == PEER_OUT && s->rtt_us) {
 		c->peer->rtt_sum += s->rtt_us;
 		c->peer->rttvar_sum += s->rttvar_us;
@@ -292,12 +319,16 @@ int tcp_conn_adopt(struct tcp_mod *t, struct tcp_ctr *ctr, uint32_t tgid, int32_
 	c->role = role;
 	c->adopted = 1;
 	conn_fill(t, (uint32_t)idx, p, netns, s->saddr.a, s->sport, s->daddr.a, s->dport);
-	/* The first reading is the baseline: only later traffic counts. */
+	/* The first reading is the baseline: only later traffic counts. Should
+	 * it hold a FIN its state does not show (see tcp_conn_observe), one
+	 * byte of later traffic goes uncounted; never one from before. */
 	if (s->has_info) {
 		c->sent = minus(s->bytes_acked, s->state == TCP_STATE_FIN_WAIT2);
 		c->rcvd = minus(s->bytes_received, s->state == TCP_STATE_CLOSE_WAIT || s->state == TCP_STATE_LAST_ACK ||
 							   s->state == TCP_STATE_CLOSING);
 		c->retrans = s->total_retrans;
+		c->last_acked = s->bytes_acked;
+		c->last_rcvd = s->bytes_received;
 	}
 	conn_link(t, (uint32_t)idx);
 	struct zt_tcp_tuple k = { .netns = netns, .sport = s->sport, .dport = s->dport };

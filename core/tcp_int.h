@@ -22,6 +22,9 @@
 #define TCP_PEER_BUCKETS 4096u
 #define TCP_MAX_TABLE 262144u       /* tracked + adopted connections */
 #define TCP_OTHER "~other"
+/* Full sockets of a connection (ESTABLISHED, FIN_WAIT1/2, CLOSE_WAIT,
+ * LAST_ACK, CLOSING); TIME_WAIT ones are past their CLOSE event. */
+#define TCP_LIVE_STATES ((1u << 1) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 9) | (1u << 11))
 
 enum { PEER_OUT, PEER_IN };
 
@@ -68,6 +71,8 @@ struct tcp_peer {
  * One connection. `sent`/`rcvd` are payload bytes on the socket's own
  * scale: the kernel's bytes_acked/bytes_received minus the SYN (acked_off)
  * and FINs. Whatever exceeds the last value seen is new traffic.
+ * `last_acked`/`last_rcvd` are the raw counters of the last sock_diag
+ * reading (see tcp_conn_observe).
  */
 struct tcp_conn {
 	uint64_t skaddr, gen;        /* identity; skaddr 0 for adopted connections */
@@ -78,6 +83,7 @@ struct tcp_conn {
 	struct zt_addr saddr, daddr;
 	uint64_t acked_off;
 	uint64_t sent, rcvd;
+	uint64_t last_acked, last_rcvd;
 	uint32_t retrans;
 	uint32_t seen;               /* poll round it was last dumped in */
 	struct tcp_peer *peer;

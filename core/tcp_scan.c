@@ -27,10 +27,8 @@
 
 #include "log.h"
 
-#define ST(x) (1u << (x))
-/* Full sockets of a connection; TIME_WAIT ones are past their CLOSE event. */
-#define LIVE_STATES (ST(1) | ST(4) | ST(5) | ST(8) | ST(9) | ST(11))
-#define LISTEN_STATE ST(10)
+#define LIVE_STATES TCP_LIVE_STATES
+#define LISTEN_STATE (1u << 10)
 /* Dumps a connection may be missing from before it counts as closed (its
  * CLOSE event was lost): a connection opened between a dump and its event
  * misses one at most. */
