@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netns.h"
 
 #define LIVE_STATES TCP_LIVE_STATES
 #define LISTEN_STATE (1u << 10)
@@ -95,35 +95,17 @@ void tcp_ns_close_all(struct tcp_mod *t)
 	t->self_ns_fd = -1;
 }
 
+static int diag_open_cb(void *arg)
+{
+	return sockdiag_open(arg);
+}
+
 /* A sock_diag socket inside namespace inum, entered through tgid. */
 static int open_in_ns(struct tcp_mod *t, uint32_t inum, uint32_t tgid, struct sockdiag **out)
 {
-	char path[64];
-	struct stat st;
-	int fd, err;
-
 	if (inum == t->self_ns)
 		return sockdiag_open(out);
-	snprintf(path, sizeof(path), "/proc/%u/ns/net", tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* the pid may have been reused by a process elsewhere */
-	if (fstat(fd, &st) || (uint32_t)st.st_ino != inum) {
-		close(fd);
-		return -ESRCH;
-	}
-	if (setns(fd, CLONE_NEWNET)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	err = sockdiag_open(out);
-	if (setns(t->self_ns_fd, CLONE_NEWNET))
-		log_msg(ZT_LOG_ERROR, NULL, "tcp: cannot return to the agent's network namespace: %s",
-			strerror(errno));
-	close(fd);
-	return err;
+	return netns_run(t->self_ns_fd, inum, tgid, diag_open_cb, out);
 }
 
 /* The namespace's socket, reopened through another owner if the last one died. */
