@@ -301,12 +301,15 @@ static void peer_labels(int out, const struct zt_addr *local, uint16_t lport, co
 int tcp_conn_adopt(struct tcp_mod *t, struct tcp_ctr *ctr, uint32_t tgid, int32_t fd, uint8_t role,
 		   uint32_t netns, const struct sockdiag_sock *s)
 {
-	char a[64], b[48];
+	char a[64], b[48], act[64];
 	struct tcp_peer *p;
 	int idx;
 
+	act[0] = '\0';
 	peer_labels(role == ZT_TCP_CLIENT, &s->saddr, s->sport, &s->daddr, s->dport, a, b);
-	p = tcp_peer_get(t, ctr, role == ZT_TCP_CLIENT ? PEER_OUT : PEER_IN, a, b);
+	if (role == ZT_TCP_CLIENT)
+		conntrack_actual_dst(t->ct, netns, tgid, 0, &s->saddr, s->sport, &s->daddr, s->dport, act, sizeof(act));
+	p = tcp_peer_get_act(t, ctr, role == ZT_TCP_CLIENT ? PEER_OUT : PEER_IN, a, act, b);
 	if (!p)
 		return -ENOMEM;
 	idx = conn_alloc(t);
@@ -350,15 +353,18 @@ static int on_open(struct tcp_mod *t, const struct zt_tcp_ev *e, struct tcp_ctr 
 {
 	int out = e->type == ZT_TCP_CONNECT_OK;
 	struct zt_addr s, d;
-	char a[64], b[48];
+	char a[64], b[48], act[64];
 	struct zt_str lv[4];
 	struct tcp_peer *p;
 	int idx;
 
 	memcpy(s.a, e->saddr, 16);
 	memcpy(d.a, e->daddr, 16);
+	act[0] = '\0';
 	peer_labels(out, &s, e->sport, &d, e->dport, a, b);
-	p = tcp_peer_get(t, ctr, out ? PEER_OUT : PEER_IN, a, b);
+	if (out)
+		conntrack_actual_dst(t->ct, e->netns, e->tgid, e->ts_ns, &s, e->sport, &d, e->dport, act, sizeof(act));
+	p = tcp_peer_get_act(t, ctr, out ? PEER_OUT : PEER_IN, a, act, b);
 	if (!p)
 		return -ENOMEM;
 	tcp_peer_lv(p, lv);
@@ -569,6 +575,7 @@ static void update_self(struct tcp_mod *t)
 		registry_set(t->m[M_UNTRACKED], &lv, (double)t->untracked[i]);
 	}
 	registry_set(t->m[M_TABLE], NULL, t->n);
+	conntrack_tick(t->ct);
 }
 
 static void on_poll_timer(void *arg)
@@ -626,6 +633,9 @@ int tcp_start(struct agent *a, const struct tcp_kernel *k, struct tcp_mod **out)
 	err = tcp_ns_self(t);
 	if (err)
 		goto fail;
+	err = conntrack_new(t->reg, &t->ct);
+	if (err) /* not worth the feature: actual_destination stays destination */
+		log_msg(ZT_LOG_WARN, NULL, "tcp: no conntrack (NAT) lookups: %s", strerror(-err));
 	/* One-shot: the loop's first turn comes after the discovery plugins
 	 * have scanned /proc, so adopted connections find their containers. */
 	err = loop_timer_add(a->loop, t, 1000000ull, on_start_timer, t, &t->start_timer);
@@ -646,6 +656,7 @@ void tcp_stop(struct tcp_mod *t)
 		return;
 	loop_remove_owner(t->a->loop, t);
 	tcp_ns_close_all(t);
+	conntrack_free(t->ct);
 	for (uint32_t h = 0; h < TCP_CTR_BUCKETS; h++)
 		for (struct tcp_ctr *c = t->ctrs[h], *n; c; c = n) {
 			n = c->next;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <linux/types.h>
+#include "conntrack.h"
 #include "registry.h"
 #include "sockdiag.h"
 #include "tcp.h"
@@ -50,16 +51,18 @@ struct tcp_ctr {
 };
 
 /*
- * One label set of a container: outbound, a = destination "ip:port" and
- * b = its ip; inbound, a = listen_addr (local "ip:port") and b = client ip.
- * Past max_peers_per_container a direction's new peers share one overflow
- * peer whose destination / client ip is "~other".
+ * One label set of a container: outbound, a = destination "ip:port", act =
+ * actual_destination when NAT made it differ (core/conntrack.c), else ""
+ * (it is then a), and b = the destination's ip; inbound, a = listen_addr
+ * (local "ip:port"), act = "" and b = client ip. Past
+ * max_peers_per_container a direction's new peers share one overflow peer
+ * whose destination / client ip is "~other".
  */
 struct tcp_peer {
 	struct tcp_ctr *ctr;
 	uint8_t dir, overflow, rtt_exported;
-	char a[64], b[48];
-	size_t alen, blen;
+	char a[64], act[64], b[48];
+	size_t alen, actlen, blen;
 	uint32_t live;
 	uint64_t last_active_ns;
 	double rtt_sum, rttvar_sum; /* this poll's observations */
@@ -117,6 +120,7 @@ struct tcp_mod {
 	struct registry *reg;
 	struct tcp_kernel k;
 	struct netclass *nc;
+	struct conntrack *ct;        /* NAT lookups for actual_destination */
 	uint32_t max_peers;
 	uint64_t poll_ns;
 	zt_metric *m[M_N];
@@ -158,9 +162,12 @@ int tcp_register_families(struct tcp_mod *t);
 /* The container of a process (from the entity table), or NULL. */
 struct tcp_ctr *tcp_attribute(struct tcp_mod *t, uint32_t tgid);
 void tcp_ctr_lv(const struct tcp_ctr *c, struct zt_str *lv);
-/* Label values: outbound {id, app, dest, dest}, inbound {id, app, listen, client}. */
+/* Label values: outbound {id, app, dest, actual dest}, inbound {id, app, listen, client}. */
 void tcp_peer_lv(const struct tcp_peer *p, struct zt_str *lv);
 struct tcp_peer *tcp_peer_get(struct tcp_mod *t, struct tcp_ctr *c, uint8_t dir, const char *a, const char *b);
+/* The same, for an outbound peer whose actual destination is act (NULL or "": a). */
+struct tcp_peer *tcp_peer_get_act(struct tcp_mod *t, struct tcp_ctr *c, uint8_t dir, const char *a, const char *act,
+				  const char *b);
 /* remove_series 0: only frees (agent shutdown). */
 void tcp_ctr_free(struct tcp_mod *t, struct tcp_ctr *c, int remove_series);
 int tcp_listener_add(struct tcp_mod *t, struct tcp_ctr *ctr, uint64_t skaddr, uint32_t netns, uint32_t tgid,

@@ -54,8 +54,8 @@ int tcp_register_families(struct tcp_mod *t)
 		{ M_IN_SENT, ZT_METRIC_COUNTER, "zerotap_container_net_tcp_inbound_bytes_sent_total", "Payload bytes sent and acknowledged on inbound connections.", l_in, 4 },
 		{ M_IN_RCVD, ZT_METRIC_COUNTER, "zerotap_container_net_tcp_inbound_bytes_received_total", "Payload bytes received on inbound connections.", l_in, 4 },
 		{ M_IN_RETRANS, ZT_METRIC_COUNTER, "zerotap_container_net_tcp_inbound_retransmits_total", "Segments retransmitted on inbound connections.", l_in, 4 },
-		{ M_RTT, ZT_METRIC_GAUGE, "zerotap_container_net_tcp_rtt_seconds", "Mean smoothed RTT (tcpi_rtt) of live outbound connections to a destination.", l_dst, 3 },
-		{ M_RTTVAR, ZT_METRIC_GAUGE, "zerotap_container_net_tcp_rttvar_seconds", "Mean RTT variation (tcpi_rttvar) of live outbound connections to a destination.", l_dst, 3 },
+		{ M_RTT, ZT_METRIC_GAUGE, "zerotap_container_net_tcp_rtt_seconds", "Mean smoothed RTT (tcpi_rtt) of live outbound connections to a destination.", l_out, 4 },
+		{ M_RTTVAR, ZT_METRIC_GAUGE, "zerotap_container_net_tcp_rttvar_seconds", "Mean RTT variation (tcpi_rttvar) of live outbound connections to a destination.", l_out, 4 },
 		{ M_NET_BYTES, ZT_METRIC_COUNTER, "zerotap_container_net_bytes_total", "TCP payload bytes by peer class (same_host, same_zone, other_zone, internet, unknown).", l_cost, 4 },
 		{ M_OVERFLOW, ZT_METRIC_COUNTER, "zerotap_container_net_tcp_peer_overflow_total", "Connections and failed connects counted under the ~other peer (max_peers_per_container reached).", l_ovf, 3 },
 		{ M_TABLE, ZT_METRIC_GAUGE, "zerotap_tcp_connections", "Connections in the agent's TCP table.", NULL, 0 },
@@ -114,34 +114,41 @@ void tcp_ctr_lv(const struct tcp_ctr *c, struct zt_str *lv)
 	lv[1] = (struct zt_str){ c->app, c->app_len };
 }
 
-/* Label values of a peer's families: out {id, app, dest, dest}, in {id, app, listen, client}. */
+/* Label values of a peer's families: out {id, app, dest, actual dest}, in {id, app, listen, client}. */
 void tcp_peer_lv(const struct tcp_peer *p, struct zt_str *lv)
 {
 	tcp_ctr_lv(p->ctr, lv);
 	lv[2] = (struct zt_str){ p->a, p->alen };
-	lv[3] = p->dir == PEER_OUT ? lv[2] : (struct zt_str){ p->b, p->blen };
+	if (p->dir == PEER_IN)
+		lv[3] = (struct zt_str){ p->b, p->blen };
+	else
+		lv[3] = p->actlen ? (struct zt_str){ p->act, p->actlen } : lv[2];
 }
 
-static uint32_t peer_hash(const struct tcp_ctr *c, uint8_t dir, const char *a, size_t al, const char *b, size_t bl)
+static uint32_t peer_hash(const struct tcp_ctr *c, uint8_t dir, const char *a, size_t al, const char *act, size_t xl,
+			  const char *b, size_t bl)
 {
 	uint32_t h = tcp_fnv(2166136261u, &c, sizeof(c));
 	h = tcp_fnv(h, &dir, 1);
 	h = tcp_fnv(h, a, al + 1);
+	if (xl) /* most peers have no NAT: hash them as before */
+		h = tcp_fnv(h, act, xl + 1);
 	return tcp_fnv(h, b, bl) & (TCP_PEER_BUCKETS - 1);
 }
 
-static struct tcp_peer *peer_lookup(struct tcp_mod *t, struct tcp_ctr *c, uint8_t dir, const char *a, const char *b)
+static struct tcp_peer *peer_lookup(struct tcp_mod *t, struct tcp_ctr *c, uint8_t dir, const char *a, const char *act,
+				    const char *b)
 {
-	size_t al = strlen(a), bl = strlen(b);
-	for (struct tcp_peer *p = t->peers[peer_hash(c, dir, a, al, b, bl)]; p; p = p->next_hash)
-		if (p->ctr == c && p->dir == dir && p->alen == al && p->blen == bl && !memcmp(p->a, a, al) &&
-		    !memcmp(p->b, b, bl))
+	size_t al = strlen(a), xl = *act ? strlen(act) : 0, bl = strlen(b);
+	for (struct tcp_peer *p = t->peers[peer_hash(c, dir, a, al, act, xl, b, bl)]; p; p = p->next_hash)
+		if (p->ctr == c && p->dir == dir && p->alen == al && p->actlen == xl && p->blen == bl &&
+		    !memcmp(p->a, a, al) && !memcmp(p->act, act, xl) && !memcmp(p->b, b, bl))
 			return p;
 	return NULL;
 }
 
-static struct tcp_peer *peer_new(struct tcp_mod *t, struct tcp_ctr *c, uint8_t dir, const char *a, const char *b,
-				 int overflow)
+static struct tcp_peer *peer_new(struct tcp_mod *t, struct tcp_ctr *c, uint8_t dir, const char *a, const char *act,
+				 const char *b, int overflow)
 {
 	struct tcp_peer *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -150,10 +157,12 @@ static struct tcp_peer *peer_new(struct tcp_mod *t, struct tcp_ctr *c, uint8_t d
 	p->dir = dir;
 	p->overflow = (uint8_t)overflow;
 	snprintf(p->a, sizeof(p->a), "%s", a);
+	snprintf(p->act, sizeof(p->act), "%s", act);
 	snprintf(p->b, sizeof(p->b), "%s", b);
 	p->alen = strlen(p->a);
+	p->actlen = strlen(p->act);
 	p->blen = strlen(p->b);
-	uint32_t h = peer_hash(c, dir, p->a, p->alen, p->b, p->blen);
+	uint32_t h = peer_hash(c, dir, p->a, p->alen, p->act, p->actlen, p->b, p->blen);
 	p->next_hash = t->peers[h];
 	t->peers[h] = p;
 	p->next_ctr = c->peers;
@@ -164,25 +173,35 @@ static struct tcp_peer *peer_new(struct tcp_mod *t, struct tcp_ctr *c, uint8_t d
 }
 
 /*
- * The peer for (a, b), created unless the container already has
+ * The peer for (a, act, b), created unless the container already has
  * max_peers of this direction: then the overflow peer, whose client ip or
- * destination is "~other" (the listen address stays: it is bounded by the
- * container's own sockets). NULL only when out of memory.
+ * destination (and actual destination) is "~other" (the listen address
+ * stays: it is bounded by the container's own sockets). act NULL or "": the
+ * same as a (inbound, failed connects, no NAT). NULL only when out of memory.
  */
-struct tcp_peer *tcp_peer_get(struct tcp_mod *t, struct tcp_ctr *c, uint8_t dir, const char *a, const char *b)
+struct tcp_peer *tcp_peer_get_act(struct tcp_mod *t, struct tcp_ctr *c, uint8_t dir, const char *a, const char *act,
+				  const char *b)
 {
 	static const char *const dir_name[] = { "outbound", "inbound" };
-	struct tcp_peer *p = peer_lookup(t, c, dir, a, b);
+	struct tcp_peer *p;
 	const char *oa = dir == PEER_OUT ? TCP_OTHER : a;
 
+	if (!act || dir != PEER_OUT || (*act && !strcmp(act, a)))
+		act = ""; /* no NAT: the peer's labels show a twice */
+	p = peer_lookup(t, c, dir, a, act, b);
 	if (p || c->npeers[dir] < t->max_peers)
-		return p ? p : peer_new(t, c, dir, a, b, 0);
+		return p ? p : peer_new(t, c, dir, a, act, b, 0);
 	struct zt_str lv[3];
 	tcp_ctr_lv(c, lv);
 	lv[2] = (struct zt_str){ dir_name[dir], strlen(dir_name[dir]) };
 	registry_add(t->m[M_OVERFLOW], lv, 1);
-	p = peer_lookup(t, c, dir, oa, TCP_OTHER);
-	return p ? p : peer_new(t, c, dir, oa, TCP_OTHER, 1);
+	p = peer_lookup(t, c, dir, oa, "", TCP_OTHER);
+	return p ? p : peer_new(t, c, dir, oa, "", TCP_OTHER, 1);
+}
+
+struct tcp_peer *tcp_peer_get(struct tcp_mod *t, struct tcp_ctr *c, uint8_t dir, const char *a, const char *b)
+{
+	return tcp_peer_get_act(t, c, dir, a, NULL, b);
 }
 
 static void peer_free(struct tcp_mod *t, struct tcp_peer *p)
@@ -197,14 +216,17 @@ static void peer_free(struct tcp_mod *t, struct tcp_peer *p)
 	if (p->dir == PEER_OUT) {
 		for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
 			registry_remove(t->m[out[i]], lv);
-		registry_remove(t->m[M_FAILED], lv);
+		/* {destination} only: failed connects go to the peer without NAT */
+		if (!p->actlen)
+			registry_remove(t->m[M_FAILED], lv);
 		registry_remove(t->m[M_RTT], lv);
 		registry_remove(t->m[M_RTTVAR], lv);
 	} else {
 		for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
 			registry_remove(t->m[in[i]], lv);
 	}
-	for (pp = &t->peers[peer_hash(c, p->dir, p->a, p->alen, p->b, p->blen)]; *pp != p; pp = &(*pp)->next_hash)
+	for (pp = &t->peers[peer_hash(c, p->dir, p->a, p->alen, p->act, p->actlen, p->b, p->blen)]; *pp != p;
+	     pp = &(*pp)->next_hash)
 		;
 	*pp = p->next_hash;
 	for (pp = &c->peers; *pp != p; pp = &(*pp)->next_ctr)

@@ -80,6 +80,7 @@ void tcp_ns_unref(struct tcp_mod *t, uint32_t inum)
 	if (!ns || --ns->conns)
 		return;
 	sockdiag_close(ns->sd);
+	conntrack_ns_release(t->ct, inum);
 	*ns = t->ns[--t->nns];
 }
 
