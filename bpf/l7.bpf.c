@@ -127,6 +127,7 @@ static __always_inline void fill_tuple(struct zt_l7_ev *e, const struct sock *sk
 	}
 	e->lport = sk->__sk_common.skc_num;
 	e->rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	e->netns = sk->__sk_common.skc_net.net->ns.inum;
 }
 
 /* v & (ZT_L7_CAP_MAX - 1), done where the compiler cannot drop it: the

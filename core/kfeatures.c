@@ -444,3 +444,8 @@ int features_up_count(struct features *f, int *total)
 		*total = f ? f->total : 0;
 	return f ? f->up : 0;
 }
+
+struct tcp_mod *features_tcp(struct features *f)
+{
+	return f ? f->tcpm : NULL;
+}

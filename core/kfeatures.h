@@ -32,6 +32,9 @@ void features_prog_stats(struct features *f, const char *feature, struct bpf_obj
 /* libbpf's first warning since the last clear (why a load failed). */
 const char *features_last_libbpf_warning(void);
 void features_clear_libbpf_warning(void);
+/* The tcp feature's connection table (NULL when the feature is down). */
+struct tcp_mod;
+struct tcp_mod *features_tcp(struct features *f);
 /* Destroys the skeletons' links from parallel threads (each waits an RCU
  * grace period); the skeletons are destroyed by their owners after. */
 struct bpf_object_skeleton;

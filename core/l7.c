@@ -27,6 +27,7 @@
 #include "registry.h"
 #include "sockdiag.h"
 #include "spanq.h"
+#include "tcp.h"
 
 #include "l7.skel.h"
 
@@ -70,7 +71,9 @@ struct l7_conn {
 	uint32_t probes;
 	uint64_t said_no; /* bit per protocol index */
 	uint64_t last_ns;
-	char cid[256], app[256], dest[64];
+	char cid[256], app[256], dest[64], actual[64];
+	uint32_t netns;
+	uint8_t actual_tries;
 	struct l7_conn *next;
 };
 
@@ -286,6 +289,7 @@ static struct l7_conn *conn_new(struct l7_mod *m, const struct zt_l7_ev *e)
 	struct zt_addr ra;
 	memcpy(ra.a, e->raddr, 16);
 	zt_addr_port_format(&ra, e->rport, c->dest, sizeof(c->dest));
+	c->netns = e->netns;
 	l7_stream_init(&c->stream);
 	l7_pair_init(&c->pair, 0, 0);
 	c->next = m->buckets[bucket(c->cookie)];
@@ -398,12 +402,21 @@ static void on_record(void *ctx, const struct l7_record *r)
 		} else {
 			struct zt_str cid = { c->cid, strlen(c->cid) }, app = { c->app, strlen(c->app) };
 			struct zt_str dest = { c->dest, strlen(c->dest) };
+			/* NAT resolved by the tcp feature's table (conntrack), for
+			 * connections it tracks; else the destination itself */
+			if (!c->actual[0] && c->actual_tries < 3 && r->role == ZT_ROLE_CLIENT) {
+				c->actual_tries++;
+				if (tcp_actual_destination(features_tcp(m->a->features), c->netns, c->laddr, c->lport,
+							   c->raddr, c->rport, c->actual, sizeof(c->actual)))
+					c->actual[0] = 0;
+			}
+			struct zt_str act = c->actual[0] ? (struct zt_str){ c->actual, strlen(c->actual) } : dest;
 			double lat = r->end_ns > r->start_ns ? (r->end_ns - r->start_ns) / 1e9 : 0;
 			int timed = !(r->flags & (L7_REC_TIMEOUT | L7_REC_ONEWAY)) && r->end_ns >= r->start_ns;
 			if (r->role == ZT_ROLE_CLIENT) {
-				registry_add(p->m_out, ZT_LV(cid, app, dest, dest, status), 1);
+				registry_add(p->m_out, ZT_LV(cid, app, dest, act, status), 1);
 				if (timed)
-					registry_observe(p->m_out_h, ZT_LV(cid, app, dest, dest), lat);
+					registry_observe(p->m_out_h, ZT_LV(cid, app, dest, act), lat);
 			} else {
 				registry_add(p->m_in, ZT_LV(cid, app, status), 1);
 				if (timed)

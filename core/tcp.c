@@ -673,3 +673,20 @@ void tcp_stop(struct tcp_mod *t)
 	free(t->dq);
 	free(t);
 }
+
+int tcp_actual_destination(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint16_t lport,
+			   const uint8_t *raddr, uint16_t rport, char *out, size_t len)
+{
+	struct zt_addr s, d;
+	int idx;
+	if (!t)
+		return -ENOENT;
+	memcpy(s.a, laddr, 16);
+	memcpy(d.a, raddr, 16);
+	idx = tcp_conn_find_tuple(t, netns, &s, lport, &d, rport);
+	if (idx < 0 || !t->c[idx].peer || t->c[idx].peer->dir != PEER_OUT)
+		return -ENOENT;
+	const struct tcp_peer *p = t->c[idx].peer;
+	snprintf(out, len, "%.*s", (int)(p->actlen ? p->actlen : p->alen), p->actlen ? p->act : p->a);
+	return 0;
+}

@@ -37,6 +37,13 @@ struct tcp_kernel {
 int tcp_start(struct agent *a, const struct tcp_kernel *k, struct tcp_mod **out);
 void tcp_stop(struct tcp_mod *t);
 
+/* The actual_destination label of the outbound connection with this
+ * 4-tuple (local first, addresses IPv4-mapped) in netns, as the connection
+ * table has it (NAT resolved through conntrack): 0 and the label in out,
+ * or -ENOENT when the table does not know the connection. */
+int tcp_actual_destination(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint16_t lport,
+			   const uint8_t *raddr, uint16_t rport, char *out, size_t len);
+
 /* libbpf ring_buffer sample callback for the `tcp_rb` ring. */
 int tcp_on_event(void *ctx, void *data, size_t size);
 /* Called before every drain of `tcp_rb` (after the process ring): retries

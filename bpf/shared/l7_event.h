@@ -116,7 +116,7 @@ struct zt_l7_ev {
 	__u8 laddr[16];  /* IPv6 or IPv4-mapped */
 	__u8 raddr[16];
 	__u8 peer_addr[16];
-	__u8 pad[4];     /* data starts at sizeof(struct zt_l7_ev) on both sides */
+	__u32 netns;     /* the socket's network namespace (inode); data starts at sizeof() on both sides */
 	__u8 data[];
 };
 
