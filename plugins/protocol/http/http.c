@@ -57,7 +57,8 @@ struct http_state {
 struct http_dir {
 	uint32_t state;
 	uint32_t kind;       /* what this direction carries, once seen */
-	uint64_t cand_off;   /* ST_HUNT: a message start waiting for more bytes */
+	uint64_t cand_off;   /* ST_HUNT: a message start waiting for more bytes ... */
+	uint64_t cand_len;   /* ... and how many it had: the next message starts there */
 	uint32_t trailers;   /* ST_TRAILER: lines so far */
 };
 
@@ -320,10 +321,19 @@ static uint32_t invalid(struct ctx *x)
  */
 static uint32_t bad_head(struct ctx *x, uint64_t *consumed, int hunting, int not_http, int line_done)
 {
+	struct http_dir *d = x->d;
 	if (!hunting || (line_done && !not_http))
 		return invalid(x);
 	if (!x->hc->ever_ok && (not_http || ++x->hc->hunt_skips > HTTP_HUNT_GIVE_UP))
 		return ZT_PARSE_IGNORED; /* RTSP, SIP, Redis' "GET key", ...: not ours */
+	if (!(x->c->flags & ZT_CHUNK_MSG_START) && x->c->offset == d->cand_off && d->cand_len < x->len) {
+		/* A candidate kept from earlier messages was not a head after all:
+		 * drop only its bytes, so the message that came after it is
+		 * offered again from its own start. */
+		*consumed = d->cand_len;
+		d->cand_off = NO_OFFSET;
+		return ZT_PARSE_OK;
+	}
 	return skip_message(x, consumed); /* a body seen after a gap, most likely */
 }
 
@@ -405,8 +415,10 @@ static uint32_t step_head(struct ctx *x, uint64_t *consumed, int hunting)
 	if (r == HP_INCOMPLETE) {
 		if (x->avail <= x->len) {
 			/* the rest comes with the next read or write */
-			if (hunting)
+			if (hunting) {
 				d->cand_off = x->c->offset;
+				d->cand_len = x->len;
+			}
 			return ZT_PARSE_NEED_MORE;
 		}
 		/* The rest of the head was not captured. A complete start line

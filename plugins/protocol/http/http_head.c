@@ -195,12 +195,8 @@ int http_line_parse(const uint8_t *p, size_t n, struct http_line *l)
 	int e = expect(p, n, 0, "HTTP/");
 	if (e > 0)
 		return status_line(p, n, l);
-	if (e == 0 && n < 5) { /* "HT": a status line or a method: wait */
-		for (size_t i = 0; i < n; i++)
-			if (!tchar(p[i]))
-				return HP_BAD;
+	if (e == 0) /* "HT": a status line or a method (HEAD), wait */
 		return HP_INCOMPLETE;
-	}
 	return request_line(p, n, l);
 }
 

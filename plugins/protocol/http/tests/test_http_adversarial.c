@@ -20,6 +20,7 @@
 
 const struct zt_plugin_desc *zt_builtin_entry_http(void);
 
+#define HTTP_TEST_BIG 4096
 #define OUT ZT_DIR_EGRESS
 #define IN ZT_DIR_INGRESS
 
@@ -123,6 +124,88 @@ static void test_chunk_sizes(void **state)
 	good_exchange(c, "/ok", ts++);
 	assert_int_equal(mock_record_count(), sizeof(lines) / sizeof(lines[0]) + 1);
 	rec_is(sizeof(lines) / sizeof(lines[0]), "GET", "/ok", "200");
+	mock_conn_close(c);
+}
+
+/* Chunk-size lines and trailer sections past their limits, or cut by the capture. */
+static void test_chunk_limits(void **state)
+{
+	struct mock_conn *c = open_as(ZT_ROLE_CLIENT);
+	static char m[HTTP_TEST_BIG];
+	const char *head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+	uint64_t ts = 1;
+	size_t n;
+
+	/* an endless chunk extension */
+	msg(c, OUT, "GET /1 HTTP/1.1\r\n\r\n", ts++);
+	msg(c, IN, head, ts++);
+	msg(c, IN, "5;ext=", ts++);
+	for (int i = 0; i < 1100; i++)
+		msg(c, IN, "a", ts++);
+	assert_int_equal(mock_conn_stats(c).parse_errors, 1);
+	/* a trailer line without end, a bad byte in one, too many of them */
+	static const char *const bad_trailers[] = { NULL, "X: a\x01b\r\n", "T: 1\r\n" };
+	for (int k = 0; k < 3; k++) {
+		msg(c, OUT, "GET /2 HTTP/1.1\r\n\r\n", ts++);
+		msg(c, IN, head, ts++);
+		msg(c, IN, "0\r\n", ts++);
+		if (k == 0) {
+			msg(c, IN, "X: ", ts++);
+			for (int i = 0; i < 9000; i++)
+				msg(c, IN, "a", ts++);
+		} else {
+			for (int i = 0; i < (k == 2 ? 70 : 1); i++)
+				msg(c, IN, bad_trailers[k], ts++);
+		}
+		assert_int_equal(mock_conn_stats(c).parse_errors, 2 + k);
+	}
+	/* a chunk-size line, then a trailer, cut by the capture (2048 bytes): no error, resync */
+	for (int k = 0; k < 2; k++) {
+		msg(c, OUT, "GET /3 HTTP/1.1\r\n\r\n", ts++);
+		n = (size_t)snprintf(m, sizeof(m), "%s", head);
+		size_t data = 2045 - n - 7 - 2;
+		n += (size_t)snprintf(m + n, sizeof(m) - n, "%05zx\r\n", data);
+		memset(m + n, 'd', data);
+		n += data;
+		n += (size_t)snprintf(m + n, sizeof(m) - n, k ? "\r\n0\r\nTrailer: xxxxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n"
+							    : "\r\n100\r\n");
+		assert_true(n > 2048);
+		mock_conn_message(c, IN, m, n, ts++);
+		assert_int_equal(mock_conn_stats(c).parse_errors, 4);
+		good_exchange(c, "/after", ts++);
+	}
+	assert_int_equal(mock_conn_stats(c).parse_errors, 4);
+	rec_is(mock_record_count() - 1, "GET", "/after", "200");
+	mock_conn_close(c);
+}
+
+/* A request body with a coding other than chunked cannot be framed. */
+static void test_request_coding(void **state)
+{
+	struct mock_conn *c = open_as(ZT_ROLE_SERVER);
+
+	msg(c, IN, "GET /a HTTP/1.1\r\n\r\n", 1);
+	msg(c, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+	msg(c, IN, "POST /b HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n\x1f\x8b", 3);
+	assert_int_equal(mock_conn_stats(c).parse_errors, 1);
+	assert_int_equal(mock_frame_count(), 2);
+	mock_conn_close(c);
+}
+
+/* An interim response whose head goes past the capture: resync, no record. */
+static void test_interim_truncated(void **state)
+{
+	struct mock_conn *c = open_as(ZT_ROLE_CLIENT);
+	static char m[4096];
+	size_t n = (size_t)snprintf(m, sizeof(m), "HTTP/1.1 103 Early Hints\r\nLink: <");
+	memset(m + n, 'l', sizeof(m) - n);
+
+	msg(c, OUT, "GET /p HTTP/1.1\r\n\r\n", 1);
+	mock_conn_message(c, IN, m, sizeof(m), 2);
+	msg(c, IN, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 3);
+	assert_int_equal(mock_record_count(), 1);
+	rec_is(0, "GET", "/p", "200");
+	assert_int_equal(mock_conn_stats(c).parse_errors, 0);
 	mock_conn_close(c);
 }
 
@@ -230,14 +313,25 @@ static void test_mid_stream_join(void **state)
 	assert_int_equal(st.unmatched_responses, 0);
 	mock_conn_close(c);
 
+	/* a body's last bytes that could start a method ("Accept"...) wait for
+	 * more, then must not swallow the head that follows them */
+	c = open_as(ZT_ROLE_CLIENT);
+	msg(c, IN, "Accept", 1);
+	msg(c, OUT, "GET /glued HTTP/1.1\r\n\r\n", 2);
+	msg(c, IN, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 3);
+	assert_int_equal(mock_record_count(), 2);
+	rec_is(1, "GET", "/glued", "200");
+	assert_int_equal(mock_conn_stats(c).parse_errors, 0);
+	mock_conn_close(c);
+
 	/* the server side, joined in an upload's body */
 	c = open_as(ZT_ROLE_SERVER);
 	msg(c, IN, "xxxxxxxxxxxxxxxxxxxxxxx", 1);
 	msg(c, IN, "POST is a word in this body too", 2);
 	msg(c, IN, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n", 3);
 	msg(c, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 4);
-	assert_int_equal(mock_record_count(), 2);
-	rec_is(1, "GET", "/next", "200");
+	assert_int_equal(mock_record_count(), 3);
+	rec_is(2, "GET", "/next", "200");
 	assert_int_equal(mock_conn_stats(c).parse_errors, 0);
 	mock_conn_close(c);
 }
@@ -440,6 +534,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_max_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chunk_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endless_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_coding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interim_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nul_and_controls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mid_stream_join, setup, teardown),

@@ -136,7 +136,9 @@ static void test_line(void **state)
 	static const char *const bad[] = { "\x00GET", " GET / HTTP/1.1\r\n", "GET  / HTTP/1.1\r\n", "GET / HTTP/1.1 x\r\n",
 					   "GET / HTTP/1.x\r\n", "GET /\x01 HTTP/1.1\r\n", "HTTP/1.1 099 Low\r\n",
 					   "HTTP/1.1 600 High\r\n", "HTTP/1.1 2x0\r\n", "HTTP/1.1 200 \x01\r\n",
-					   "HTTP/1.1 200 OK\rX", "ABCDEFGHIJKLMNOPQRSTUVWXYZ / HTTP/1.1\r\n", "\xff\xfe" };
+					   "HTTP/1.1 200 OK\rX", "ABCDEFGHIJKLMNOPQRSTUVWXYZ / HTTP/1.1\r\n", "\xff\xfe",
+					   "HTTP/1x", "HTTP/1.x 200", "HTTP/1.1x200", "HTTP/x.1 200",
+					   "GET / ABCDEFGHIJKLMNOPQRST/1.0\r\n", "GET / http/1.1\r\n" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(http_line_parse((const uint8_t *)bad[i], strlen(bad[i]) + (i == 0), &l), HP_BAD);
 	/* other protocols' lines */
@@ -173,8 +175,11 @@ static void test_head(void **state)
 					 &h),
 			 HP_OK);
 	assert_true(h.chunked);
+	assert_int_equal(http_head_parse(S("HTTP/1.1 200 OK\r\nTransfer-Encoding: , \r\n\r\n"), &h), HP_OK);
+	assert_true(h.has_te && !h.chunked);
 	/* obs-fold is tolerated */
 	assert_int_equal(http_head_parse(S("GET / HTTP/1.1\r\nX-A: a\r\n  b\r\n\r\n"), &h), HP_OK);
+	assert_int_equal(http_head_parse(S("GET / HTTP/1.1\r\nX-A: a\r\n  b\x01\r\n\r\n"), &h), HP_BAD);
 	/* incomplete heads, with what is known so far */
 	assert_int_equal(http_head_parse(S("GET / HTTP/1.1\r\nHost: a\r\nUser-Ag"), &h), HP_INCOMPLETE);
 	assert_true(h.line_done);
@@ -205,9 +210,8 @@ static void test_head(void **state)
 	assert_int_equal(http_head_parse(S("GET / HTTP/1.1\r\nX y"), &h), HP_BAD);
 	assert_int_equal(http_head_parse(S("GET / HTTP/1.1\r\nX: \x01"), &h), HP_BAD);
 	/* limits: the head's size and its number of fields */
-	size_t n = HTTP_HEAD_MAX + 100;
-	uint8_t *big = malloc(n);
-	assert_non_null(big);
+	static uint8_t big[HTTP_HEAD_MAX + 100];
+	size_t n = sizeof(big);
 	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
 	memset(big + 19, 'a', n - 19);
 	assert_int_equal(http_head_parse(big, n, &h), HP_BAD);
@@ -220,7 +224,6 @@ static void test_head(void **state)
 	}
 	memcpy(big + o, "\r\n", 2);
 	assert_int_equal(http_head_parse(big, o + 2, &h), HP_BAD);
-	free(big);
 }
 
 static void route_is(const char *target, const char *want)
@@ -261,6 +264,8 @@ static void test_route(void **state)
 	route_is("relative/path", "");
 	route_is("/how-to-write-an-http-parser-in-c-without-tears-or-regrets", "/{id}");
 	route_is("/getUserPermissions", "/getUserPermissions");
+	route_is("/x/abcdefgh-abcd-abcd-abcd-abcdefghijkl", "/x/abcdefgh-abcd-abcd-abcd-abcdefghijkl");
+	route_is("/x/abcdefab_abcd-abcd-abcd-abcdefabcdef", "/x/abcdefab_abcd-abcd-abcd-abcdefabcdef");
 	/* bounded: at most 8 segments, at most HTTP_ROUTE_MAX bytes, cut at a segment */
 	route_is("/1/2/3/4/5/6/7/8/9/10", "/{id}/{id}/{id}/{id}/{id}/{id}/{id}/{id}/...");
 	route_is("/a/b/c/d/e/f/g/h", "/a/b/c/d/e/f/g/h");
@@ -302,6 +307,7 @@ static void test_host(void **state)
 	host_is("[::1", NULL, 0);
 	host_is("[::1]x", NULL, 0);
 	host_is("[zz]", NULL, 0);
+	host_is("[::1]:8x", NULL, 0);
 	char big[300];
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;
