@@ -223,7 +223,7 @@ static void emit_response(struct ctx *x, const struct http_head *h, uint64_t siz
 	struct zt_attr a[2] = { { ZT_STR("http.response.status_code"), zs(code, 3) } };
 	uint32_t na = 1;
 
-	if (h->has_cl && !h->chunked && size > h->len) {
+	if (h->len && h->has_cl && !h->has_te && h->cl && size == h->len + h->cl) { /* the body was counted */
 		size_t k = decimal(h->cl, bsz, sizeof(bsz));
 		a[na++] = (struct zt_attr){ ZT_STR("http.response.body.size"), zs(bsz + k, sizeof(bsz) - k) };
 	}
@@ -370,7 +370,7 @@ static uint32_t on_response(struct ctx *x, const struct http_head *h, int trunca
 	uint32_t m = mq_pop(&x->hc->mq);
 	if (st == 101 || (m == M_CONNECT && st < 300)) {
 		/* Switching Protocols, or a CONNECT tunnel: what follows is not HTTP/1. */
-		emit_response(x, h, h->len);
+		emit_response(x, h, truncated ? x->avail : h->len);
 		return ZT_PARSE_END_OF_STREAM;
 	}
 	if (truncated) {

@@ -381,9 +381,24 @@ static void test_until_close(void **state)
 	struct mock_conn *c = open_as(ZT_ROLE_CLIENT);
 
 	msg(c, OUT, "GET /old HTTP/1.0\r\n\r\n", 1);
+	assert_int_equal(mock_record_count(), 0);
 	assert_int_equal(msg(c, IN, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nbody until close", 2),
 			 ZT_PARSE_END_OF_STREAM);
 	rec_is(0, "GET", "/old", "200");
+	assert_int_equal(rec(0)->resp_size, 45); /* the head: the body's size is never known */
+	assert_null(mock_record_attr(rec(0), "http.response.body.size"));
+	mock_conn_close(c);
+
+	/* a 101 whose head goes past the capture */
+	c = open_as(ZT_ROLE_CLIENT);
+	static char m[3000];
+	size_t n = (size_t)snprintf(m, sizeof(m), "HTTP/1.1 101 Switching Protocols\r\nContent-Length: 3\r\nX: ");
+	memset(m + n, 'x', sizeof(m) - n);
+	msg(c, OUT, "GET /ws HTTP/1.1\r\n\r\n", 1);
+	assert_int_equal(mock_conn_message(c, IN, m, sizeof(m), 2), ZT_PARSE_END_OF_STREAM);
+	rec_is(1, "GET", "/ws", "101");
+	assert_int_equal(rec(1)->resp_size, sizeof(m));
+	assert_null(mock_record_attr(rec(1), "http.response.body.size"));
 	mock_conn_close(c);
 }
 
