@@ -274,6 +274,7 @@ static void dns_conn_close(void *state, void *conn_state)
 
 	if (!cs)
 		return;
+	dns_count_unanswered(state, cs);
 	dns_cont_put(state, cs->cont);
 	free(cs);
 }
@@ -326,8 +327,11 @@ static uint64_t pair_id(uint64_t peer, uint64_t qhash, uint16_t id)
 /*
  * A query: remembers it and returns 1, or returns 0 when it retransmits a
  * UDP query still waiting (same id, peer and question within the timeout).
+ * What is remembered also lets conn_close count the queries the client
+ * gave up on (dns_count_unanswered).
  */
-static int note_query(struct dns_conn *cs, uint32_t dir, uint64_t peer, const struct dns_msg *m, uint64_t ts)
+static int note_query(struct dns_conn *cs, uint32_t dir, uint64_t peer, const struct dns_msg *m, uint64_t ts,
+		      const char *domain, size_t dl)
 {
 	uint64_t qh = question_hash(m);
 	struct dns_pend *p;
@@ -359,7 +363,22 @@ static int note_query(struct dns_conn *cs, uint32_t dir, uint64_t peer, const st
 	p->peer = peer;
 	p->qhash = qh;
 	p->ts_ns = ts;
+	p->qtype = m->qtype;
+	p->has_question = m->has_question ? 1 : 0;
+	p->dlen = (uint8_t)(dl < DNS_DOMAIN_MAX ? dl : DNS_DOMAIN_MAX);
+	memcpy(p->domain, domain, p->dlen);
 	return 1;
+}
+
+void dns_pend_forget(struct dns_conn *cs, uint64_t id)
+{
+	for (uint32_t i = 0; i < DNS_PEND; i++) {
+		struct dns_pend *p = &cs->pend[i];
+		if (p->used && pair_id(p->peer, p->qhash, p->id) == id) {
+			p->used = 0;
+			return;
+		}
+	}
 }
 
 /* An answer: the pairing id of the query it answers. */
@@ -418,12 +437,7 @@ static int on_message(struct dns_conn *cs, zt_conn *conn, const struct zt_chunk 
 
 		if (!m.qdcount)
 			return 0; /* no question (a bare cookie refresh): nothing to count */
-		if (!note_query(cs, c->direction, peer, &m, c->ts_ns))
-			return 0;
-		f.type = ZT_FRAME_REQUEST;
-		f.id = pair_id(peer, question_hash(&m), m.id);
 		if (m.has_question) {
-			f.method = (struct zt_str){ dns_type_name(m.qtype), strlen(dns_type_name(m.qtype)) };
 			if (m.qname_len <= DNS_DOMAIN_MAX) {
 				memcpy(domain, m.qname, m.qname_len);
 				dl = m.qname_len;
@@ -431,6 +445,13 @@ static int on_message(struct dns_conn *cs, zt_conn *conn, const struct zt_chunk 
 				size_t end;
 				dns_name(msg, cap, len, DNS_HEADER_LEN, &end, domain, sizeof(domain), &dl, NULL, NULL);
 			}
+		}
+		if (!note_query(cs, c->direction, peer, &m, c->ts_ns, domain, dl))
+			return 0;
+		f.type = ZT_FRAME_REQUEST;
+		f.id = pair_id(peer, question_hash(&m), m.id);
+		if (m.has_question) {
+			f.method = (struct zt_str){ dns_type_name(m.qtype), strlen(dns_type_name(m.qtype)) };
 			f.resource = (struct zt_str){ domain, dl };
 			attr.key = ZT_STR("dns.question.name");
 			attr.value = f.resource;

@@ -71,9 +71,12 @@ struct dns_pend {
 	uint64_t qhash; /* question name and type */
 	uint64_t ts_ns;
 	uint16_t id;
+	uint16_t qtype;
 	uint8_t dir;
 	uint8_t used;
-	uint32_t reserved;
+	uint8_t has_question;
+	uint8_t dlen;
+	char domain[DNS_DOMAIN_MAX]; /* the request's resource */
 };
 
 struct dns_conn {
@@ -96,5 +99,10 @@ void dns_cont_put(struct dns_state *st, struct dns_cont *c);
 void dns_on_record(void *state, void *conn_state, const struct zt_record *r);
 /* A/AAAA answers of a NOERROR response, for ip_to_fqdn. */
 void dns_note_answers(struct dns_state *st, const struct dns_msg *m);
+/* conn_close: queries still waiting (the client gave up and closed its
+ * socket before the core's timeout) counted as timeouts. */
+void dns_count_unanswered(struct dns_state *st, struct dns_conn *cs);
+/* dns.c: a query the core has expired (its timeout record came). */
+void dns_pend_forget(struct dns_conn *cs, uint64_t id);
 
 #endif

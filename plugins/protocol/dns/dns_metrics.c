@@ -217,6 +217,36 @@ static struct zt_str domain_label(struct dns_state *st, struct dns_cont *c, stru
 	return d;
 }
 
+/* A query that got no answer: in the timeout family (client) or as
+ * status "timeout" of the inbound family (server). */
+static void count_timeout(struct dns_state *st, struct dns_cont *c, uint32_t role, struct zt_str type,
+			  struct zt_str domain)
+{
+	struct zt_str v[4];
+
+	v[0] = v[1] = zs(c->id, c->idlen);
+	v[2] = type;
+	if (role == ZT_ROLE_CLIENT) {
+		v[3] = domain_label(st, c, domain);
+		st->host->metric_add(st->m[M_TIMEOUT], v, 1);
+	} else if (role == ZT_ROLE_SERVER && st->inbound) {
+		v[3] = ZT_STR("timeout");
+		st->host->metric_add(st->m[M_IN_REQ], v, 1);
+	}
+}
+
+void dns_count_unanswered(struct dns_state *st, struct dns_conn *cs)
+{
+	for (uint32_t i = 0; cs->cont && i < DNS_PEND; i++) {
+		const struct dns_pend *p = &cs->pend[i];
+		const char *t = p->has_question ? dns_type_name(p->qtype) : "TypeUnknown";
+
+		if (p->used)
+			count_timeout(st, cs->cont, p->dir == ZT_DIR_EGRESS ? ZT_ROLE_CLIENT : ZT_ROLE_SERVER, zcs(t),
+				      zs(p->domain, p->dlen));
+	}
+}
+
 void dns_on_record(void *state, void *conn_state, const struct zt_record *r)
 {
 	struct dns_state *st = state;
@@ -230,6 +260,11 @@ void dns_on_record(void *state, void *conn_state, const struct zt_record *r)
 		return;
 	c->last_ns = h->now_ns();
 	type = r->method.len ? r->method : ZT_STR("TypeUnknown");
+	if (timeout) {
+		dns_pend_forget(cs, r->id); /* counted here, not again at close */
+		count_timeout(st, c, r->role, type, r->resource);
+		return;
+	}
 	status = r->status_label.len ? r->status_label
 		 : r->status == ZT_STATUS_OK ? ZT_STR("ok")
 		 : r->status == ZT_STATUS_FAILED ? ZT_STR("failed") : ZT_STR("unknown");
@@ -239,18 +274,14 @@ void dns_on_record(void *state, void *conn_state, const struct zt_record *r)
 	v[2] = type;
 	if (r->role == ZT_ROLE_CLIENT) {
 		v[3] = domain_label(st, c, r->resource);
-		if (timeout) {
-			h->metric_add(st->m[M_TIMEOUT], v, 1);
-			return;
-		}
 		v[4] = status;
 		h->metric_add(st->m[M_REQ], v, 1);
 		if (r->end_ns >= r->start_ns)
 			h->metric_observe(st->m[M_DUR], v, (double)(r->end_ns - r->start_ns) / 1e9);
 	} else if (r->role == ZT_ROLE_SERVER && st->inbound) {
-		v[3] = timeout ? ZT_STR("timeout") : status;
+		v[3] = status;
 		h->metric_add(st->m[M_IN_REQ], v, 1);
-		if (!timeout && r->end_ns >= r->start_ns)
+		if (r->end_ns >= r->start_ns)
 			h->metric_observe(st->m[M_IN_DUR], v, (double)(r->end_ns - r->start_ns) / 1e9);
 	}
 }

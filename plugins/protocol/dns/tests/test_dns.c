@@ -316,6 +316,44 @@ static void test_timeouts_and_unmatched(void **state)
 	mock_conn_close(c);
 }
 
+/* A client that gives up closes its socket, usually before the core's
+ * timeout (glibc after its attempts, dig after each try): what is still
+ * waiting then is counted as a timeout, once. */
+static void test_closed_unanswered(void **state)
+{
+	uint8_t q[512];
+	size_t qn = make_query(q, 1, "gone.test", 28);
+	struct mock_conn *c;
+
+	start(NULL);
+	c = open_udp(ZT_ROLE_CLIENT);
+	mock_conn_message(c, ZT_DIR_EGRESS, q, qn, T0);
+	mock_conn_message(c, ZT_DIR_EGRESS, q, qn, T0 + 5000 * MS); /* retransmitted */
+	mock_conn_close(c);
+	assert_int_equal(mock_record_count(), 0);
+	assert_int_equal(mock_metric_value(TMO, CID, CID, "TypeAAAA", "gone.test", NULL), 1);
+	/* expired by the core first, then closed: still once */
+	c = open_udp(ZT_ROLE_CLIENT);
+	mock_conn_message(c, ZT_DIR_EGRESS, q, qn, T0);
+	mock_conn_expire(c, T0 + 10000 * MS);
+	assert_int_equal(mock_record_count(), 1);
+	mock_conn_close(c);
+	assert_int_equal(mock_metric_value(TMO, CID, CID, "TypeAAAA", "gone.test", NULL), 2);
+	/* answered, then closed: no timeout */
+	c = open_udp(ZT_ROLE_CLIENT);
+	exchange(c, 5, "gone.test", 28, 0, NULL, 0, T0, MS);
+	mock_conn_close(c);
+	assert_int_equal(mock_metric_value(TMO, CID, CID, "TypeAAAA", "gone.test", NULL), 2);
+	/* a server's connection closed with a query unanswered */
+	c = open_tcp(ZT_ROLE_SERVER);
+	{
+		uint8_t f[520];
+		mock_conn_message(c, ZT_DIR_INGRESS, f, tcp_frame(f, q, qn), T0);
+	}
+	mock_conn_close(c);
+	assert_int_equal(mock_metric_value(INREQ, CID, CID, "TypeAAAA", "timeout", NULL), 1);
+}
+
 static void test_udp_retransmit(void **state)
 {
 	struct mock_conn *c;
@@ -593,6 +631,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_types_and_domains, teardown),
 		cmocka_unit_test_teardown(test_domain_cap, teardown),
 		cmocka_unit_test_teardown(test_timeouts_and_unmatched, teardown),
+		cmocka_unit_test_teardown(test_closed_unanswered, teardown),
 		cmocka_unit_test_teardown(test_udp_retransmit, teardown),
 		cmocka_unit_test_teardown(test_udp_peers, teardown),
 		cmocka_unit_test_teardown(test_same_id, teardown),
