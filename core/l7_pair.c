@@ -205,7 +205,9 @@ int l7_pair_frame(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, l
 			if (!p->q)
 				return -ENOMEM;
 		}
-		if (p->len == p->max) { /* full: the oldest gives way */
+		/* Answered requests leave holes behind an older one still
+		 * waiting; only max_pending waiting requests make it full. */
+		if (p->len == p->max && l7_pair_pending(p) == p->max) { /* full: the oldest gives way */
 			for (uint32_t i = 0; i < p->len; i++)
 				if (slot(p, i)->used) {
 					expire_one(p, slot(p, i), out, ctx, st);
@@ -214,7 +216,7 @@ int l7_pair_frame(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, l
 			trim(p);
 			rc = -ENOSPC;
 		}
-		if (p->len == p->max) { /* only holes at the head were trimmed: compact */
+		if (p->len == p->max) { /* room only in holes: compact */
 			struct l7_pending *nq = calloc(p->max, sizeof(*nq));
 			uint32_t n = 0;
 			if (!nq)

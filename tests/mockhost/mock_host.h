@@ -212,6 +212,11 @@ int mock_conn_open(struct mock_plugin *p, const struct zt_conn_info *ci, struct 
 uint32_t mock_conn_message(struct mock_conn *c, uint32_t dir, const void *data, size_t len, uint64_t ts_ns);
 uint32_t mock_conn_message_cap(struct mock_conn *c, uint32_t dir, const void *data, size_t len, size_t capture,
 			       uint64_t ts_ns);
+/* The same for a UDP datagram of an unconnected socket, with the peer the
+ * kernel reports from sendto/recvfrom (family 4 or 6, port, IPv6 or
+ * IPv4-mapped address; family 0 = unknown). */
+uint32_t mock_conn_datagram(struct mock_conn *c, uint32_t dir, const void *data, size_t len, size_t capture,
+			    uint16_t peer_family, uint16_t peer_port, const uint8_t peer_addr[16], uint64_t ts_ns);
 /* n bytes of a direction lost on the way (a full ring buffer): the next
  * message starts n bytes further into the stream. */
 void mock_conn_lose(struct mock_conn *c, uint32_t dir, uint64_t n);

@@ -243,8 +243,8 @@ static uint32_t parse_cb(void *ctx, const struct zt_chunk *ch, uint64_t *consume
 	return c->ops->parse(c->p->state, c->cs, &c->handle, ch, consumed);
 }
 
-uint32_t mock_conn_message_cap(struct mock_conn *c, uint32_t dir, const void *data, size_t len, size_t capture,
-			       uint64_t ts_ns)
+static uint32_t feed(struct mock_conn *c, uint32_t dir, const void *data, size_t len, size_t capture,
+		     uint16_t peer_family, uint16_t peer_port, const uint8_t *peer_addr, uint64_t ts_ns)
 {
 	struct l7_msg m = { 0 };
 	uint32_t r;
@@ -260,12 +260,28 @@ uint32_t mock_conn_message_cap(struct mock_conn *c, uint32_t dir, const void *da
 	m.data = data;
 	m.cap_len = len < capture ? len : capture;
 	m.ts_ns = ts_ns;
+	m.peer_family = peer_family;
+	m.peer_port = peer_port;
+	if (peer_addr)
+		memcpy(m.peer_addr, peer_addr, 16);
 	c->off[dir] += len;
 	c->cur_dir = dir;
 	r = l7_stream_feed(&c->stream, &m, parse_cb, c, &c->sst);
 	if (r != ZT_PARSE_OK)
 		c->stopped = r;
 	return r;
+}
+
+uint32_t mock_conn_message_cap(struct mock_conn *c, uint32_t dir, const void *data, size_t len, size_t capture,
+			       uint64_t ts_ns)
+{
+	return feed(c, dir, data, len, capture, 0, 0, NULL, ts_ns);
+}
+
+uint32_t mock_conn_datagram(struct mock_conn *c, uint32_t dir, const void *data, size_t len, size_t capture,
+			    uint16_t peer_family, uint16_t peer_port, const uint8_t peer_addr[16], uint64_t ts_ns)
+{
+	return feed(c, dir, data, len, capture, peer_family, peer_port, peer_addr, ts_ns);
 }
 
 uint32_t mock_conn_message(struct mock_conn *c, uint32_t dir, const void *data, size_t len, uint64_t ts_ns)
