@@ -39,6 +39,13 @@
  * read/write of a claimed connection, whatever the body size.
  */
 #define HTTP_CAPTURE 2048
+/*
+ * request_timeout_ns: a response is emitted at its head, so only the
+ * server's think time counts; long polling and backends behind 60 s proxy
+ * timeouts wait longer than the core's 30 s default. A request that is
+ * never answered mostly ends with its connection, which drops it anyway.
+ */
+#define HTTP_REQUEST_TIMEOUT_NS (120ull * 1000000000ull)
 #define HTTP_SPECIAL_MAX 16      /* unanswered HEAD and CONNECT requests remembered */
 #define HTTP_HUNT_GIVE_UP 64     /* message starts skipped before any HTTP was seen: not HTTP */
 #define NO_OFFSET UINT64_MAX
@@ -615,6 +622,7 @@ static const struct zt_protocol_ops http_ops = {
 	.metric_stem = "http_requests",
 	.transports = ZT_TRANSPORT_TCP,
 	.capture_bytes = HTTP_CAPTURE,
+	.request_timeout_ns = HTTP_REQUEST_TIMEOUT_NS,
 	.init = http_init,
 	.fini = http_fini,
 	.rules = http_rules_get,

@@ -1,7 +1,7 @@
-# HTTP/1.x plugin tests: unit, golden and adversarial tests against the
-# mock host, and the fuzz corpus replayed as an ordinary test. Included by
-# tests/CMakeLists.txt. The libFuzzer target itself needs clang: see
-# fuzz/README in ../README.md, "Fuzzing".
+# HTTP/1.x plugin tests: unit, parse, adversarial and golden tests against
+# the mock host, and the fuzz corpus replayed as an ordinary test. Included
+# by tests/CMakeLists.txt. The libFuzzer target itself needs clang: see
+# README.md, "Fuzzing".
 set(ZT_HTTP_DIR ${CMAKE_SOURCE_DIR}/plugins/protocol/http)
 set(ZT_HTTP_SOURCES ${ZT_HTTP_DIR}/http.c ${ZT_HTTP_DIR}/http_head.c ${ZT_HTTP_DIR}/http_route.c)
 

@@ -15,8 +15,8 @@
  *   length (2 bytes, little endian; cut to what is left)
  *   bytes
  *
- * fuzz/README.md-like notes are in ../README.md, "Fuzzing". Built by
- * clang with -fsanitize=fuzzer; replay.c runs the corpus without libFuzzer.
+ * How to build and run it: ../README.md, "Fuzzing". Built by clang with
+ * -fsanitize=fuzzer; replay.c runs the corpus without libFuzzer.
  */
 #include <stdint.h>
 #include <stdio.h>

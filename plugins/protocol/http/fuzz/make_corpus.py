@@ -3,8 +3,10 @@
 """Writes the seed corpus of fuzz_http.c into corpus/ (see ../README.md,
 "Fuzzing"): every golden stream of ../testdata as the client and as the
 server, with the default and a small capture (messages cut to 2 KiB and
-seeds to 16 KiB, so they stay small), and a few hand-made hostile seeds. Crashers found later
-are added to corpus/ by hand, named crash-<what>."""
+seeds to 16 KiB, so they stay small), and a few hand-made hostile seeds.
+Inputs the fuzzer found that reach code the seeds do not are kept next to
+them as found-<sha1 prefix> (libFuzzer -merge=1 -use_counters=0), crashers
+as crash-<what>; this script leaves those alone."""
 import gzip
 import os
 import struct

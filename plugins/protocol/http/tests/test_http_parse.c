@@ -456,7 +456,9 @@ static void test_expiry(void **state)
 	struct mock_conn *c = open_as(ZT_ROLE_CLIENT);
 
 	msg(c, OUT, "GET /slow HTTP/1.1\r\n\r\n", 1000);
-	mock_conn_expire(c, 1000 + 31000000000ull);
+	mock_conn_expire(c, 1000 + 119000000000ull); /* a long poll: still waiting */
+	assert_int_equal(mock_record_count(), 0);
+	mock_conn_expire(c, 1000 + 120000000000ull);
 	assert_int_equal(mock_record_count(), 1);
 	assert_int_equal(rec(0)->flags & 1, 1);
 	assert_int_equal(rec(0)->status, ZT_STATUS_UNKNOWN);
