@@ -50,7 +50,12 @@ incg() { # LOG PROCS_VAR CMD...
 	local log=$1 var=$2[@] procs
 	shift 2
 	procs="${!var}"
-	zt_bg "$log" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=($procs); zt_tcp_cg_exec \"\$@\"" _ "$@"
+	# CMD runs as a child of a shell that moved into the cgroup first and
+	# outlives it by a moment: the agent then finds CMD's container through
+	# its parent even when CMD is gone before its exec event is read (see
+	# the process plugin: a process that changes cgroup between fork and
+	# exec and exits within a drain interval is not resolvable itself)
+	zt_bg "$log" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=($procs); zt_tcp_cg_exec bash -c '\"\$@\"; rc=\$?; sleep 0.5; exit \$rc' _ \"\$@\"" _ "$@"
 }
 incg "$T/dnsmasq.out" SRV_PROCS dnsmasq -k --no-resolv --no-hosts --listen-address=127.0.0.1 --port="$DP" \
 	--bind-interfaces --user=root --pid-file="$T/dnsmasq.pid" --log-facility=/dev/null

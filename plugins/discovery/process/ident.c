@@ -97,6 +97,11 @@ static struct ctr *ctr_find(struct pstate *s, const char *id)
 	return c;
 }
 
+struct ctr *pd_ctr_find(struct pstate *s, const char *id)
+{
+	return s->ccap ? ctr_find(s, id) : NULL;
+}
+
 static void ctr_link(struct pstate *s, struct ctr *c)
 {
 	size_t b = fnv(c->id, strlen(c->id)) & (s->ccap - 1);

@@ -564,14 +564,25 @@ static void on_exec(struct pstate *s, const struct zt_process_event *ev)
 	/* exec does not change the cgroup, but runc's init moves into the
 	 * container's cgroup just before it execs the entrypoint, so this is
 	 * the moment to look. A process already gone will send EXIT. */
+	struct cgcache_entry *ce = s->cgcache && ev->cgroup_id ? &s->cgcache[ev->cgroup_id % PD_CGCACHE] : NULL;
 	if (resolve_pid(s, ev->pid, &pp, buf, &c, fallback, sizeof(fallback))) {
-		/* Already exited: it ran where its fork put it, else beside its parent. */
+		/* Already exited: it ran in the cgroup its exec event names, if a
+		 * process seen there before tells which container that is; else
+		 * where its fork put it, else beside its parent (which is wrong
+		 * when it moved between fork and exec: a short-lived command
+		 * started into a cgroup). */
 		struct pentry *self = pd_proc_find(s, ev->pid), *parent = pd_proc_find(s, ev->ppid);
-		struct ctr *known = self && self->c ? self->c : parent ? parent->c : NULL;
+		struct ctr *known = ce && ce->cgid == ev->cgroup_id ? pd_ctr_find(s, ce->id) : NULL;
+		if (!known)
+			known = self && self->c ? self->c : parent ? parent->c : NULL;
 		if (known)
 			attach(s, ev->pid, ev->ppid, ev->comm.ptr ? ev->comm.ptr : "", ev->comm.ptr ? ev->comm.len : 0,
 			       known, NULL, NULL);
 		return;
+	}
+	if (ce && c && c->id) {
+		ce->cgid = ev->cgroup_id;
+		snprintf(ce->id, sizeof(ce->id), "%s", c->id);
 	}
 	attach(s, ev->pid, ev->ppid, ev->comm.ptr ? ev->comm.ptr : "", ev->comm.ptr ? ev->comm.len : 0, c, &pp,
 	       fallback);
@@ -672,6 +683,7 @@ static void pr_free(struct pstate *s)
 		return;
 	/* Timers are removed by the core when the instance stops. Entities and
 	 * series stay: a restarted instance sets them again. */
+	free(s->cgcache);
 	pd_delay_fini(s);
 	pd_ctr_tables_free(s);
 	free(s->procs);
@@ -733,6 +745,8 @@ static int pr_init(const struct zt_host *host, zt_instance *inst, void **state)
 	if (!host || !state)
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
+	if (s)
+		s->cgcache = calloc(PD_CGCACHE, sizeof(*s->cgcache)); /* NULL: no cache, not an error */
 	if (!s)
 		return -ENOMEM;
 	s->host = host;

@@ -162,9 +162,19 @@ struct metrics {
 		*disk_wbytes, *disk_size, *disk_used, *disk_reserved;
 };
 
+/* cgroup id (the kernel's v2 id an exec event carries) -> container id,
+ * learnt at execs that could be resolved; for processes gone before their
+ * exec event is handled. Direct-mapped. */
+#define PD_CGCACHE 512
+struct cgcache_entry {
+	uint64_t cgid;
+	char id[256];
+};
+
 struct pstate {
 	const struct zt_host *host;
 	zt_instance *inst;
+	struct cgcache_entry *cgcache;
 	/* config */
 	uint64_t interval_ns, ttl_ns;
 	uint32_t include_root;
@@ -229,6 +239,7 @@ void pd_ctr_tables_free(struct pstate *s);
  * the tables are full (then *fallback_id holds the id to report).
  */
 struct ctr *pd_ctr_resolve(struct pstate *s, const struct cg_proc_paths *pp, char *fallback_id, size_t fblen);
+struct ctr *pd_ctr_find(struct pstate *s, const char *id);
 /* A process joined / left c. Joining refreshes c's resource paths from pp
  * (may be NULL) when c had no process, and counts a restart. */
 void pd_ctr_join(struct pstate *s, struct ctr *c, const struct cg_proc_paths *pp);
