@@ -40,7 +40,29 @@ int l7_pair_init(struct l7_pairer *p, uint32_t max_pending, uint64_t timeout_ns)
 
 static struct l7_pending *slot(const struct l7_pairer *p, uint32_t i)
 {
-	return &p->q[(p->head + i) % p->max];
+	return &p->q[(p->head + i) % p->cap];
+}
+
+/* Room for one more slot: the ring starts at 4 and doubles up to max, so a
+ * connection pays for the requests that really wait on it. */
+static int grow(struct l7_pairer *p)
+{
+	uint32_t cap = p->cap ? p->cap * 2 : 4;
+	struct l7_pending *nq;
+	if (cap > p->max)
+		cap = p->max;
+	if (cap <= p->cap)
+		return 0;
+	nq = calloc(cap, sizeof(*nq));
+	if (!nq)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < p->len; i++)
+		nq[i] = *slot(p, i);
+	free(p->q);
+	p->q = nq;
+	p->head = 0;
+	p->cap = cap;
+	return 0;
 }
 
 static void release(struct l7_pending *q)
@@ -54,7 +76,7 @@ static void release(struct l7_pending *q)
 static void trim(struct l7_pairer *p)
 {
 	while (p->len && !slot(p, 0)->used) {
-		p->head = (p->head + 1) % p->max;
+		p->head = (p->head + 1) % p->cap;
 		p->len--;
 	}
 }
@@ -200,11 +222,6 @@ int l7_pair_frame(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, l
 		return 0;
 	}
 	if (f->type == ZT_FRAME_REQUEST) {
-		if (!p->q) {
-			p->q = calloc(p->max, sizeof(*p->q));
-			if (!p->q)
-				return -ENOMEM;
-		}
 		/* Answered requests leave holes behind an older one still
 		 * waiting; only max_pending waiting requests make it full. */
 		if (p->len == p->max && l7_pair_pending(p) == p->max) { /* full: the oldest gives way */
@@ -216,8 +233,10 @@ int l7_pair_frame(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, l
 			trim(p);
 			rc = -ENOSPC;
 		}
-		if (p->len == p->max) { /* room only in holes: compact */
-			struct l7_pending *nq = calloc(p->max, sizeof(*nq));
+		if (p->len == p->cap && grow(p))
+			return -ENOMEM;
+		if (p->len == p->cap) { /* at max, room only in holes: compact */
+			struct l7_pending *nq = calloc(p->cap, sizeof(*nq));
 			uint32_t n = 0;
 			if (!nq)
 				return -ENOMEM;

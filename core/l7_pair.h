@@ -47,8 +47,8 @@ typedef void (*l7_record_fn)(void *ctx, const struct l7_record *r);
 struct l7_pending; /* one unanswered request */
 
 struct l7_pairer {
-	struct l7_pending *q; /* ring of max_pending */
-	uint32_t head, len, max;
+	struct l7_pending *q; /* ring of cap slots, grown on demand up to max */
+	uint32_t head, len, max, cap;
 	uint64_t timeout_ns;
 };
 
