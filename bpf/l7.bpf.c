@@ -50,6 +50,9 @@ char LICENSE[] SEC("license") = "GPL";
 __u32 self_tgid SEC(".bss");
 __u32 nrules SEC(".bss");
 __u32 probe_capture SEC(".bss"); /* bytes copied of an undecided connection's message */
+/* Bumped by user space after each write to l7_verdicts: a claimed
+ * connection looks for a verdict only when it changed since its last look. */
+__u32 verdict_gen SEC(".bss");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -313,7 +316,9 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	off = __sync_fetch_and_add(&c->off[dir & 1], (__u64)ret);
 
 	/* a verdict from user space: a claim by detect(), or stop */
-	if (c->probes || c->policy == ZT_L7_CLAIMED) {
+	__u32 vg = verdict_gen;
+	if (c->policy == ZT_L7_UNKNOWN || c->vgen != vg) {
+		c->vgen = vg;
 		struct zt_l7_verdict *v = bpf_map_lookup_elem(&l7_verdicts, &cookie);
 		if (v) {
 			c->proto = v->proto;
@@ -412,8 +417,6 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 		stat_add(ZT_L7_ST_RING_LOST, 1);
 		return 0;
 	}
-	stat_add(ZT_L7_ST_EVENTS, 1);
-	stat_add(ZT_L7_ST_BYTES, cap);
 	return 0;
 }
 

@@ -321,6 +321,7 @@ static void conn_info(struct l7_mod *m, struct l7_conn *c, struct zt_conn_info *
 	memcpy(ci->local_addr, c->laddr, 16);
 	memcpy(ci->remote_addr, c->raddr, 16);
 	ci->container_id = c->attributed ? (struct zt_str){ c->cid, strlen(c->cid) } : (struct zt_str){ "", 0 };
+	ci->app_id = c->attributed ? (struct zt_str){ c->app, strlen(c->app) } : (struct zt_str){ "", 0 };
 }
 
 static void send_verdict(struct l7_mod *m, uint64_t cookie, uint8_t policy, const struct l7_proto *p);
@@ -343,6 +344,8 @@ static void send_verdict(struct l7_mod *m, uint64_t cookie, uint8_t policy, cons
 	}
 	if (!m->skel || bpf_map_update_elem(bpf_map__fd(m->skel->maps.l7_verdicts), &cookie, &v, BPF_ANY))
 		m->verdict_fail++;
+	else
+		__atomic_add_fetch(&m->skel->bss->verdict_gen, 1, __ATOMIC_RELEASE);
 }
 
 /* Nobody wants it, or its plugin gave up: capture stops, the entry stays

@@ -43,8 +43,8 @@
 /* Indices of the per-CPU counter array `l7_stats`. */
 #define ZT_L7_ST_RING_LOST 0    /* bpf_ringbuf_reserve failed: an event is lost */
 #define ZT_L7_ST_CONNS_FULL 1   /* the conns map refused an entry */
-#define ZT_L7_ST_EVENTS 2       /* events submitted */
-#define ZT_L7_ST_BYTES 3        /* payload bytes submitted */
+#define ZT_L7_ST_EVENTS 2       /* unused (user space counts what it reads) */
+#define ZT_L7_ST_BYTES 3        /* unused */
 #define ZT_L7_ST_NOBUF 4        /* messages whose buffer could not be located (io_uring, sendfile, mmsg) */
 #define ZT_L7_ST_IGNORED_MSGS 5 /* messages of ignored connections (no event) */
 #define ZT_L7_ST_SLOTS 8
@@ -80,7 +80,8 @@ struct zt_l7_conn {
 	__u8 policy;
 	__u8 probes;   /* messages sent while unknown */
 	__u8 transport;
-	__u8 pad[7];
+	__u8 pad[3];
+	__u32 vgen;    /* verdict_gen when this entry last looked for a verdict */
 };
 
 /* A verdict from user space (detect() said yes, or nobody wants the

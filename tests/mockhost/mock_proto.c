@@ -192,6 +192,7 @@ struct zt_conn_info mock_conn_info(uint32_t role, uint16_t port)
 		.pid = 4242,
 		.family = 4,
 		.container_id = ZT_STR("/mock"),
+		.app_id = ZT_STR("/mock"),
 	};
 	static const uint8_t a[16] = { [10] = 0xff, [11] = 0xff, [12] = 10, [15] = 1 };
 	static const uint8_t b[16] = { [10] = 0xff, [11] = 0xff, [12] = 10, [15] = 2 };

@@ -259,7 +259,11 @@ static int dns_conn_open(void *state, const struct zt_conn_info *ci, zt_conn *co
 	cs->family = ci->family;
 	cs->remote_port = ci->remote_port;
 	memcpy(cs->remote_addr, ci->remote_addr, 16);
-	cs->cont = dns_cont_get(st, ci->container_id);
+	/* app_id arrived after container_id in zt_conn_info: older hosts lack it */
+	struct zt_str app = ci->struct_size >= offsetof(struct zt_conn_info, app_id) + sizeof(ci->app_id) && ci->app_id.len
+				    ? ci->app_id
+				    : ci->container_id;
+	cs->cont = dns_cont_get(st, ci->container_id, app);
 	if (!cs->cont) {
 		free(cs);
 		return -ENOMEM;

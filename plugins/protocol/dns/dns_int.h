@@ -44,6 +44,8 @@ struct dns_cont {
 	uint64_t last_ns;  /* last connection closed / record */
 	uint64_t *domains; /* open addressing set of domain hashes; 0 = free */
 	size_t idlen;
+	const char *app;   /* the container's app_id, stored after id */
+	size_t applen;
 	char id[];
 };
 
@@ -94,7 +96,7 @@ struct dns_conn {
 /* dns_metrics.c */
 int dns_metrics_init(struct dns_state *st);
 void dns_metrics_fini(struct dns_state *st);
-struct dns_cont *dns_cont_get(struct dns_state *st, struct zt_str id);
+struct dns_cont *dns_cont_get(struct dns_state *st, struct zt_str id, struct zt_str app);
 void dns_cont_put(struct dns_state *st, struct dns_cont *c);
 void dns_on_record(void *state, void *conn_state, const struct zt_record *r);
 /* A/AAAA answers of a NOERROR response, for ip_to_fqdn. */

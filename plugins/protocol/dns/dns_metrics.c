@@ -155,9 +155,10 @@ void dns_metrics_fini(struct dns_state *st)
 	fqdn_free(&st->fqdn);
 }
 
-struct dns_cont *dns_cont_get(struct dns_state *st, struct zt_str id)
+struct dns_cont *dns_cont_get(struct dns_state *st, struct zt_str id, struct zt_str app)
 {
 	size_t n = id.ptr ? (id.len < 1024 ? id.len : 1024) : 0; /* longer than any container id format */
+	size_t an = app.ptr ? (app.len < 1024 ? app.len : 1024) : 0;
 	uint64_t h = hash_bytes(id.ptr, n);
 	struct dns_cont **head = &st->conts[h & (DNS_CONT_BUCKETS - 1)], *c;
 
@@ -165,13 +166,17 @@ struct dns_cont *dns_cont_get(struct dns_state *st, struct zt_str id)
 		if (c->hash == h && c->idlen == n && !memcmp(c->id, id.ptr, n))
 			break;
 	if (!c) {
-		c = calloc(1, sizeof(*c) + n + 1);
+		c = calloc(1, sizeof(*c) + n + 1 + an + 1);
 		if (!c)
 			return NULL;
 		c->hash = h;
 		c->idlen = n;
 		if (n)
 			memcpy(c->id, id.ptr, n);
+		c->app = c->id + n + 1;
+		c->applen = an;
+		if (an)
+			memcpy((char *)c->app, app.ptr, an);
 		c->next = *head;
 		*head = c;
 	}
@@ -224,7 +229,8 @@ static void count_timeout(struct dns_state *st, struct dns_cont *c, uint32_t rol
 {
 	struct zt_str v[4];
 
-	v[0] = v[1] = zs(c->id, c->idlen);
+	v[0] = zs(c->id, c->idlen);
+	v[1] = zs(c->app, c->applen);
 	v[2] = type;
 	if (role == ZT_ROLE_CLIENT) {
 		v[3] = domain_label(st, c, domain);
@@ -268,9 +274,8 @@ void dns_on_record(void *state, void *conn_state, const struct zt_record *r)
 	status = r->status_label.len ? r->status_label
 		 : r->status == ZT_STATUS_OK ? ZT_STR("ok")
 		 : r->status == ZT_STATUS_FAILED ? ZT_STR("failed") : ZT_STR("unknown");
-	/* container_id, and app_id: the ABI hands protocol plugins no app_id,
-	 * and it equals container_id outside k8s (docs/metrics.md). */
-	v[0] = v[1] = zs(c->id, c->idlen);
+	v[0] = zs(c->id, c->idlen);
+	v[1] = zs(c->app, c->applen);
 	v[2] = type;
 	if (r->role == ZT_ROLE_CLIENT) {
 		v[3] = domain_label(st, c, r->resource);

@@ -126,6 +126,7 @@ struct zt_conn_info {
 	uint8_t local_addr[16];  /* IPv6, or IPv4-mapped IPv6 (::ffff:a.b.c.d) */
 	uint8_t remote_addr[16];
 	struct zt_str container_id; /* METRICS.md format; empty when unknown */
+	struct zt_str app_id;       /* the app_id label of that container (k8s: its workload); empty when unknown */
 };
 
 /* Chunk flags (uint32_t bit mask). */

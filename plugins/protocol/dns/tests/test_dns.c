@@ -271,6 +271,7 @@ static void test_domain_cap(void **state)
 	assert_int_equal(mock_metric_value(REQ, CID, CID, "TypeA", "~other", "nxdomain", NULL), 1);
 	/* another container has its own budget */
 	ci.container_id = ZT_STR("/docker/web");
+	ci.app_id = ci.container_id;
 	assert_int_equal(mock_conn_open(P, &ci, &c2), 0);
 	exchange(c2, 1, "d3.test", 1, 0, NULL, 0, T0, MS);
 	assert_int_equal(mock_metric_value(REQ, "/docker/web", "/docker/web", "TypeA", "d3.test", "ok", NULL), 1);
@@ -279,6 +280,7 @@ static void test_domain_cap(void **state)
 	assert_int_equal(mock_conn_open(P, NULL, &c2), 0);
 	mock_conn_close(c2);
 	ci.container_id = ZT_STR(CID);
+	ci.app_id = ci.container_id;
 	assert_int_equal(mock_conn_open(P, &ci, &c2), 0);
 	exchange(c2, 1, "d9.test", 1, 0, NULL, 0, T0, MS);
 	assert_int_equal(mock_metric_value(REQ, CID, CID, "TypeA", "~other", "ok", NULL), 3);

@@ -119,6 +119,7 @@ static struct rconn *open_conn(struct replay *r, const struct gevent *e, int to_
 		ci.transport = e->tcp ? ZT_TRANSPORT_TCP : ZT_TRANSPORT_UDP;
 		ci.family = e->sfam;
 		ci.container_id = ZT_STR(CID);
+		ci.app_id = ci.container_id;
 		if (r->view == V_SERVER) {
 			memcpy(ci.local_addr, saddr, 16);
 			ci.local_port = sport;
