@@ -258,7 +258,15 @@ static void test_restart_oom_and_expiry(void **state)
 
 	/* podman restart: the cgroup is recreated and its counters restart
 	 * from zero, at a value that may already exceed the old one */
-	rm_rf("cg/cpuacct/libpod_parent");
+	/* The old directory is moved aside, not removed: a freed inode number
+	 * may be handed to the new directory on some filesystems (cgroupfs
+	 * never reuses ids), which would hide the recreation. */
+	{
+		char from[1024], to[1024];
+		snprintf(from, sizeof(from), "%s/cg/cpuacct/libpod_parent", root);
+		snprintf(to, sizeof(to), "%s/old_cpuacct_parent", root);
+		assert_int_equal(rename(from, to), 0);
+	}
 	fake_cgroup("/libpod_parent/libpod-" PID1, 3000000000ull, 4096);
 	fake_proc(300, 90, "nginx", "/libpod_parent/libpod-" PID1, 0);
 	event(p, ZT_PROC_EXEC, 300, 90, "nginx");
