@@ -24,7 +24,9 @@ JOBS=${ZT_JOBS:-2}
 BUILD_DEPS=(cmake gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
 	libmicrohttpd-dev libcmocka-dev pkg-config make)
 TEST_DEPS=(podman runc conmon fuse-overlayfs uidmap containernetworking-plugins busybox-static
-	prometheus curl iproute2 valgrind nftables nginx wrk hey tshark unbound dnsmasq bind9-dnsutils dnsperf libbpf-tools)
+	prometheus curl iproute2 valgrind nftables nginx wrk hey tshark unbound dnsmasq bind9-dnsutils dnsperf libbpf-tools
+	postgresql-15 postgresql-client-15 mariadb-server mariadb-client redis-server redis-tools memcached libmemcached-tools
+	sysbench python3-psycopg2 python3-pymysql python3-redis python3-pymemcache)
 
 say() { printf '==> %s\n' "$*"; }
 die() {
