@@ -23,6 +23,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_tracing.h>
 #include "l7_event.h"
+#include "ringwake.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -30,7 +31,7 @@
 #define IPPROTO_UDP 17
 #define MSG_PEEK 2
 #define TCP_CLOSE 7
-#define WAKEUP_BYTES (256 * 1024)
+#define WAKEUP_SHIFT 18 /* a wakeup per 256 KiB of backlog growth */
 
 /* x86_64 syscall numbers */
 #define NR_read 0
@@ -412,7 +413,7 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	__u64 size = cap;
 	asm volatile("%0 &= 0x1fff" : "+r"(size));
 	size += sizeof(struct zt_l7_ev);
-	__u64 wf = bpf_ringbuf_query(&l7_rb, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 wf = zt_rb_wake_before(&l7_rb, size, WAKEUP_SHIFT);
 	if (bpf_ringbuf_output(&l7_rb, s, size, wf)) {
 		stat_add(ZT_L7_ST_RING_LOST, 1);
 		return 0;

@@ -9,11 +9,12 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "proc_event.h"
+#include "ringwake.h"
 
 #define CLONE_THREAD 0x00010000
 #define SIGNAL_GROUP_EXIT 0x00000004
 /* Wake the reader only once this much is queued; otherwise it drains on its timer. */
-#define WAKEUP_BYTES (64 * 1024)
+#define WAKEUP_SHIFT 16 /* a wakeup per 64 KiB of backlog growth */
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -55,10 +56,7 @@ static __always_inline struct zt_pev *reserve(__u32 type, __u32 pid)
 
 static __always_inline void submit(struct zt_pev *e)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&lifecycle_rb, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	bpf_ringbuf_submit(e, zt_rb_wake_reserved(&lifecycle_rb, sizeof(*e), WAKEUP_SHIFT));
 }
 
 SEC("tracepoint/sched/sched_process_exec")

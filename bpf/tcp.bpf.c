@@ -25,13 +25,14 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_tracing.h>
 #include "tcp_event.h"
+#include "ringwake.h"
 
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define SOCK_STREAM 1
 /* Wake the reader only once this much is queued; otherwise it drains on its timer. */
-#define WAKEUP_BYTES (64 * 1024)
+#define WAKEUP_SHIFT 16 /* a wakeup per 64 KiB of backlog growth */
 
 /* include/net/tcp_states.h */
 #define TCP_ESTABLISHED 1
@@ -103,10 +104,7 @@ static __always_inline struct zt_tcp_ev *reserve(__u8 type)
 
 static __always_inline void submit(struct zt_tcp_ev *e)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&tcp_rb, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	bpf_ringbuf_submit(e, zt_rb_wake_reserved(&tcp_rb, sizeof(*e), WAKEUP_SHIFT));
 }
 
 static __always_inline __u32 sk_netns(const struct sock *sk)

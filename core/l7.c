@@ -47,6 +47,7 @@ struct l7_proto {
 	uint16_t idx;
 	uint32_t capture;
 	zt_metric *m_out, *m_out_h, *m_in, *m_in_h;
+	struct registry_ref records_ref; /* zerotap_l7_records_total{protocol} */
 	struct l7_stream_stats sst;
 	struct l7_pair_stats pst;
 	uint64_t by_rule, by_detect, conns, conns_total, unattributed;
@@ -74,6 +75,16 @@ struct l7_conn {
 	char cid[256], app[256], dest[64], actual[64];
 	uint32_t netns;
 	uint8_t actual_tries;
+	/* the series this connection's records go to, cached: its labels
+	 * change only when it is attributed or its NAT destination is found
+	 * (refs_key), and by status */
+	uint8_t refs_key, st_next;
+	struct l7_sref {
+		uint8_t len;
+		char status[15];
+		struct registry_ref ref;
+	} st_refs[2];
+	struct registry_ref h_ref;
 	struct l7_conn *next;
 };
 
@@ -416,18 +427,41 @@ static void on_record(void *ctx, const struct l7_record *r)
 			struct zt_str act = c->actual[0] ? (struct zt_str){ c->actual, strlen(c->actual) } : dest;
 			double lat = r->end_ns > r->start_ns ? (r->end_ns - r->start_ns) / 1e9 : 0;
 			int timed = !(r->flags & (L7_REC_TIMEOUT | L7_REC_ONEWAY)) && r->end_ns >= r->start_ns;
+			uint8_t key = 1 | (c->actual[0] ? 2 : 0);
+			if (c->refs_key != key) {
+				memset(c->st_refs, 0, sizeof(c->st_refs));
+				memset(&c->h_ref, 0, sizeof(c->h_ref));
+				c->refs_key = key;
+			}
+			struct registry_ref *sr = NULL;
+			if (status.len <= sizeof(c->st_refs[0].status)) {
+				for (int i = 0; i < 2 && !sr; i++)
+					if (c->st_refs[i].len == status.len && c->st_refs[i].ref.series &&
+					    !memcmp(c->st_refs[i].status, status.ptr, status.len))
+						sr = &c->st_refs[i].ref;
+				if (!sr) {
+					struct l7_sref *e = &c->st_refs[c->st_next++ & 1];
+					memset(e, 0, sizeof(*e));
+					e->len = (uint8_t)status.len;
+					memcpy(e->status, status.ptr, status.len);
+					sr = &e->ref;
+				}
+			}
+			struct registry_ref scratch = { 0 };
+			if (!sr)
+				sr = &scratch;
 			if (r->role == ZT_ROLE_CLIENT) {
-				registry_add(p->m_out, ZT_LV(cid, app, dest, act, status), 1);
+				registry_add_ref(p->m_out, sr, ZT_LV(cid, app, dest, act, status), 1);
 				if (timed)
-					registry_observe(p->m_out_h, ZT_LV(cid, app, dest, act), lat);
+					registry_observe_ref(p->m_out_h, &c->h_ref, ZT_LV(cid, app, dest, act), lat);
 			} else {
-				registry_add(p->m_in, ZT_LV(cid, app, status), 1);
+				registry_add_ref(p->m_in, sr, ZT_LV(cid, app, status), 1);
 				if (timed)
-					registry_observe(p->m_in_h, ZT_LV(cid, app), lat);
+					registry_observe_ref(p->m_in_h, &c->h_ref, ZT_LV(cid, app), lat);
 			}
 		}
 	}
-	registry_add(m->m_records, ZT_LV({ p->name, strlen(p->name) }), 1);
+	registry_add_ref(m->m_records, &p->records_ref, ZT_LV({ p->name, strlen(p->name) }), 1);
 	if (p->ops.on_record) {
 		struct zt_record zr = {
 			.struct_size = sizeof(zr),

@@ -2,6 +2,7 @@
 #include "l7_pair.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,11 @@ struct l7_pending {
 	uint32_t dir, pairing, used, attr_count;
 	uint16_t method_len, resource_len;
 	char method[L7_METHOD_MAX], resource[L7_RESOURCE_MAX];
-	char *blob; /* statement, then attribute keys and values */
+	/* statement, then attribute keys and values: in `inl` when they fit
+	 * (most requests: no malloc), else in `heap`. Never a pointer into
+	 * the entry itself: the ring moves entries when it grows. */
+	char *heap;
+	char inl[192];
 	size_t stmt_len;
 	struct {
 		uint32_t koff, voff;
@@ -67,8 +72,8 @@ static int grow(struct l7_pairer *p)
 
 static void release(struct l7_pending *q)
 {
-	free(q->blob);
-	q->blob = NULL;
+	free(q->heap);
+	q->heap = NULL;
 	q->used = 0;
 }
 
@@ -103,19 +108,26 @@ uint32_t l7_pair_pending(const struct l7_pairer *p)
 	return n;
 }
 
+static const char *blob_of(const struct l7_pending *q)
+{
+	return q->heap ? q->heap : q->inl;
+}
+
 static void record_of(struct l7_record *r, const struct l7_pending *q, const struct zt_frame *resp)
 {
-	memset(r, 0, sizeof(*r));
+	const char *blob = blob_of(q);
+	/* all but the attribute array (1 KiB), of which attr_count are set */
+	memset(r, 0, offsetof(struct l7_record, attrs));
 	r->role = q->dir == ZT_DIR_EGRESS ? ZT_ROLE_CLIENT : ZT_ROLE_SERVER;
 	r->id = q->id;
 	r->start_ns = q->start_ns;
 	r->req_size = q->size;
 	r->method = str(q->method, q->method_len);
 	r->resource = str(q->resource, q->resource_len);
-	r->statement = str(q->blob, q->stmt_len);
+	r->statement = str(blob, q->stmt_len);
 	for (uint32_t i = 0; i < q->attr_count; i++) {
-		r->attrs[r->attr_count].key = str(q->blob + q->attr[i].koff, q->attr[i].klen);
-		r->attrs[r->attr_count++].value = str(q->blob + q->attr[i].voff, q->attr[i].vlen);
+		r->attrs[r->attr_count].key = str(blob + q->attr[i].koff, q->attr[i].klen);
+		r->attrs[r->attr_count++].value = str(blob + q->attr[i].voff, q->attr[i].vlen);
 	}
 	r->status_label = str("", 0);
 	r->error = str("", 0);
@@ -153,13 +165,18 @@ static int store(struct l7_pending *q, uint32_t dir, const struct zt_frame *f)
 	size_t sl = cut(&f->statement, L7_STATEMENT_MAX), need = sl, off;
 	uint32_t na = f->attrs ? (f->attr_count < L7_ATTR_MAX ? f->attr_count : L7_ATTR_MAX) : 0;
 
-	memset(q, 0, sizeof(*q));
+	char *blob;
+
+	/* not the inline buffer: every byte of it is written before it is read */
+	memset(q, 0, offsetof(struct l7_pending, inl));
 	for (uint32_t i = 0; i < na; i++)
 		need += cut(&f->attrs[i].key, L7_ATTR_KEY_MAX) + cut(&f->attrs[i].value, L7_ATTR_VALUE_MAX);
-	if (need) {
-		q->blob = malloc(need);
-		if (!q->blob)
+	blob = q->inl;
+	if (need > sizeof(q->inl)) {
+		q->heap = malloc(need);
+		if (!q->heap)
 			return -ENOMEM;
+		blob = q->heap;
 	}
 	q->used = 1;
 	q->dir = dir;
@@ -173,7 +190,7 @@ static int store(struct l7_pending *q, uint32_t dir, const struct zt_frame *f)
 	q->resource_len = (uint16_t)cut(&f->resource, L7_RESOURCE_MAX);
 	memcpy(q->resource, f->resource.ptr ? f->resource.ptr : "", q->resource_len);
 	if (sl)
-		memcpy(q->blob, f->statement.ptr, sl);
+		memcpy(blob, f->statement.ptr, sl);
 	q->stmt_len = sl;
 	off = sl;
 	for (uint32_t i = 0; i < na; i++) {
@@ -181,12 +198,12 @@ static int store(struct l7_pending *q, uint32_t dir, const struct zt_frame *f)
 		q->attr[i].koff = (uint32_t)off;
 		q->attr[i].klen = (uint16_t)kl;
 		if (kl)
-			memcpy(q->blob + off, f->attrs[i].key.ptr, kl);
+			memcpy(blob + off, f->attrs[i].key.ptr, kl);
 		off += kl;
 		q->attr[i].voff = (uint32_t)off;
 		q->attr[i].vlen = (uint16_t)vl;
 		if (vl)
-			memcpy(q->blob + off, f->attrs[i].value.ptr, vl);
+			memcpy(blob + off, f->attrs[i].value.ptr, vl);
 		off += vl;
 	}
 	q->attr_count = na;

@@ -39,6 +39,7 @@ struct zt_metric {
 	size_t len;
 	struct series *overflow;
 	uint64_t overflowed;   /* updates that went to the overflow series */
+	uint64_t gen;          /* bumped when a series is freed (registry_ref) */
 	struct zt_metric *next;
 };
 
@@ -347,6 +348,10 @@ int registry_register(struct registry *r, const struct zt_metric_desc *in, zt_me
 	if (!m)
 		goto out;
 	m->reg = r;
+	/* distinct per family ever registered (in any registry), so a ref to
+	 * a freed family whose memory came back cannot match */
+	static uint64_t family_gen;
+	m->gen = __atomic_add_fetch(&family_gen, 1ull << 32, __ATOMIC_RELAXED);
 	m->type = d.type;
 	m->max_series = d.max_series;
 	m->name = strdup(d.name);
@@ -401,6 +406,50 @@ void registry_add(zt_metric *m, const struct zt_str *values, double delta)
 	pthread_mutex_unlock(&m->reg->lock);
 }
 
+/* Under the lock. Families start at gen 1, so a zeroed ref never hits. */
+static struct series *ref_series(zt_metric *m, struct registry_ref *ref, const struct zt_str *values)
+{
+	if (ref->m == m && ref->series && ref->gen == m->gen)
+		return ref->series;
+	struct series *s = lookup_or_create(m, values);
+	ref->m = m;
+	ref->series = s;
+	ref->gen = m->gen;
+	return s;
+}
+
+void registry_add_ref(zt_metric *m, struct registry_ref *ref, const struct zt_str *values, double delta)
+{
+	if (!m || !(delta >= 0) || m->type == ZT_METRIC_HISTOGRAM)
+		return;
+	pthread_mutex_lock(&m->reg->lock);
+	struct series *s = ref_series(m, ref, values);
+	if (s)
+		s->value += delta;
+	pthread_mutex_unlock(&m->reg->lock);
+}
+
+static void observe_locked(zt_metric *m, struct series *s, double value)
+{
+	uint32_t i = 0;
+	while (i < m->bucket_count && value > m->bounds[i])
+		i++;
+	s->buckets[i]++;
+	s->sum += value;
+	s->count++;
+}
+
+void registry_observe_ref(zt_metric *m, struct registry_ref *ref, const struct zt_str *values, double value)
+{
+	if (!m || m->type != ZT_METRIC_HISTOGRAM || isnan(value))
+		return;
+	pthread_mutex_lock(&m->reg->lock);
+	struct series *s = ref_series(m, ref, values);
+	if (s)
+		observe_locked(m, s, value);
+	pthread_mutex_unlock(&m->reg->lock);
+}
+
 void registry_set(zt_metric *m, const struct zt_str *values, double value)
 {
 	if (!m || m->type == ZT_METRIC_HISTOGRAM)
@@ -420,14 +469,8 @@ void registry_observe(zt_metric *m, const struct zt_str *values, double value)
 		return;
 	pthread_mutex_lock(&m->reg->lock);
 	struct series *s = lookup_or_create(m, values);
-	if (s) {
-		uint32_t i = 0;
-		while (i < m->bucket_count && value > m->bounds[i])
-			i++;
-		s->buckets[i]++;
-		s->sum += value;
-		s->count++;
-	}
+	if (s)
+		observe_locked(m, s, value);
 	pthread_mutex_unlock(&m->reg->lock);
 }
 
@@ -438,6 +481,7 @@ static void delete_slot(struct zt_metric *m, size_t i)
 	series_free(m->slots[i], m->label_count);
 	m->slots[i] = NULL;
 	m->len--;
+	m->gen++;
 	size_t j = i;
 	for (;;) {
 		j = (j + 1) & mask;
@@ -497,6 +541,7 @@ void registry_clear(zt_metric *m)
 		m->slots[i] = NULL;
 	}
 	m->len = 0;
+	m->gen++;
 	pthread_mutex_unlock(&m->reg->lock);
 }
 

@@ -30,6 +30,22 @@ void registry_remove_matching(struct registry *r, struct zt_str label, struct zt
 /* Every series of the family is dropped (a plugin restarted with other labels, say). */
 void registry_clear(zt_metric *m);
 
+/*
+ * Cached series, for callers that update the same label set again and
+ * again (a connection's request counter): the first update looks the
+ * series up by its values, later ones reuse it while no series of the
+ * family was removed since. The caller keeps one ref per label set and
+ * zeroes it (or uses another) when its values change; values are read
+ * only on a miss. A zeroed ref is valid input.
+ */
+struct registry_ref {
+	const zt_metric *m;
+	void *series;
+	uint64_t gen;
+};
+void registry_add_ref(zt_metric *m, struct registry_ref *ref, const struct zt_str *values, double delta);
+void registry_observe_ref(zt_metric *m, struct registry_ref *ref, const struct zt_str *values, double value);
+
 /* Walk a snapshot. Returns the first non-zero visitor result, or 0. */
 int registry_collect(struct registry *r, const struct zt_collect_visitor *v, void *ctx);
 

@@ -210,6 +210,66 @@ static void test_remove_matching(void **state)
 	assert_int_equal(registry_series_count(b), 1);
 }
 
+/* Cached series: reused while nothing was removed; looked up again (and
+ * recreated) after a removal, a clear or a matching removal; a ref made
+ * for one family never hits in another. */
+static void test_refs(void **state)
+{
+	struct registry *r = *state;
+	static const char *const l[] = { "container_id", "status" };
+	zt_metric *c = reg(r, ZT_METRIC_COUNTER, "reqs_total", l, 2, 0);
+	zt_metric *c2 = reg(r, ZT_METRIC_COUNTER, "other_total", l, 2, 0);
+	zt_metric *h = reg(r, ZT_METRIC_HISTOGRAM, "lat_seconds", l, 1, 0);
+	struct registry_ref ref = { 0 }, href = { 0 };
+	double v;
+	uint64_t n;
+
+	for (int i = 0; i < 10; i++)
+		registry_add_ref(c, &ref, ZT_LV(S("/web"), S("ok")), 1);
+	assert_int_equal(registry_get(c, ZT_LV(S("/web"), S("ok")), &v, NULL), 0);
+	assert_true(v == 10);
+	void *first = ref.series;
+	/* values are not read on a hit: the caller owns the ref's label set */
+	registry_add_ref(c, &ref, ZT_LV(S("/ignored"), S("x")), 1);
+	assert_ptr_equal(ref.series, first);
+	assert_int_equal(registry_get(c, ZT_LV(S("/ignored"), S("x")), &v, NULL), -ENOENT);
+	/* another family with the same ref: a miss, looked up there */
+	registry_add_ref(c2, &ref, ZT_LV(S("/web"), S("ok")), 5);
+	assert_int_equal(registry_get(c2, ZT_LV(S("/web"), S("ok")), &v, NULL), 0);
+	assert_true(v == 5);
+	registry_add_ref(c, &ref, ZT_LV(S("/web"), S("ok")), 1);
+	assert_int_equal(registry_get(c, ZT_LV(S("/web"), S("ok")), &v, NULL), 0);
+	assert_true(v == 12);
+
+	/* removing any series of the family invalidates: the series is made
+	 * again from the values, from zero */
+	registry_set(c, ZT_LV(S("/db"), S("ok")), 3);
+	registry_remove(c, ZT_LV(S("/db"), S("ok")));
+	registry_add_ref(c, &ref, ZT_LV(S("/web"), S("ok")), 1);
+	assert_int_equal(registry_get(c, ZT_LV(S("/web"), S("ok")), &v, NULL), 0);
+	assert_true(v == 13);
+	registry_remove_matching(r, S("container_id"), S("/web"));
+	registry_add_ref(c, &ref, ZT_LV(S("/web"), S("ok")), 1);
+	assert_int_equal(registry_get(c, ZT_LV(S("/web"), S("ok")), &v, NULL), 0);
+	assert_true(v == 1);
+	registry_clear(c);
+	registry_add_ref(c, &ref, ZT_LV(S("/web"), S("failed")), 2);
+	assert_int_equal(registry_get(c, ZT_LV(S("/web"), S("failed")), &v, NULL), 0);
+	assert_true(v == 2);
+	assert_int_equal(registry_series_count(c), 1);
+
+	/* histograms */
+	registry_observe_ref(h, &href, ZT_LV(S("/web")), 0.001);
+	registry_observe_ref(h, &href, ZT_LV(S("/web")), 0.5);
+	assert_int_equal(registry_get(h, ZT_LV(S("/web")), &v, &n), 0);
+	assert_int_equal(n, 2);
+	/* a counter's ref is refused by a histogram and the reverse */
+	registry_observe_ref(c, &href, ZT_LV(S("/web"), S("ok")), 1);
+	registry_add_ref(h, &ref, ZT_LV(S("/web")), 1);
+	assert_int_equal(registry_get(h, ZT_LV(S("/web")), &v, &n), 0);
+	assert_int_equal(n, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_histogram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_overflow_and_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_matching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }
