@@ -20,6 +20,7 @@
 #include "entities.h"
 #include "kfeatures.h"
 #include "l7_pair.h"
+#include "l7_quant.h"
 #include "l7_rules.h"
 #include "l7_stream.h"
 #include "log.h"
@@ -38,6 +39,11 @@ _Static_assert(offsetof(struct zt_l7_ev, data) == sizeof(struct zt_l7_ev), "payl
 #define L7_UDP_IDLE_NS (60ull * 1000000000ull)
 #define L7_TCP_IDLE_NS (600ull * 1000000000ull)
 #define L7_MAX_USER_CONNS 200000
+/* latency quantiles: windows of 30 s (a quantile covers the last 30-60 s),
+ * at most this many (protocol, role, container, destination) keys */
+#define L7_LQ_PERIOD_NS (30ull * 1000000000ull)
+#define L7_LQ_MAX 4096
+#define L7_LQ_BUCKETS 1024
 
 struct l7_proto {
 	struct zt_instance *inst;
@@ -85,7 +91,21 @@ struct l7_conn {
 		struct registry_ref ref;
 	} st_refs[2];
 	struct registry_ref h_ref;
+	struct l7_lq *lq; /* valid while lq_epoch equals the module's */
+	uint64_t lq_epoch;
 	struct l7_conn *next;
+};
+
+/* Latency quantiles of one (protocol, role, container, destination). */
+struct l7_lq {
+	uint64_t hash;
+	uint32_t role;
+	const char *proto; /* l7_proto.name: lives as long as the module */
+	char cid[256], app[256], dest[64];
+	struct lq_sketch sk;
+	uint64_t last_ns;
+	uint8_t dirty, shown;
+	struct l7_lq *next;
 };
 
 struct l7_mod {
@@ -99,7 +119,10 @@ struct l7_mod {
 	uint64_t events, bytes, ignored, verdict_fail, table_full, unknown_proto;
 	struct spanq *spans;
 	zt_metric *m_conns, *m_detect, *m_perr, *m_resync, *m_lost, *m_unreq, *m_unresp, *m_ignored, *m_unattr,
-		*m_kernel, *m_ring_ev, *m_ring_bytes, *m_ring_lost, *m_spans, *m_spans_drop, *m_records;
+		*m_kernel, *m_ring_ev, *m_ring_bytes, *m_ring_lost, *m_spans, *m_spans_drop, *m_records, *m_lat;
+	struct l7_lq *lq[L7_LQ_BUCKETS];
+	uint32_t nlq;
+	uint64_t lq_epoch, lq_full;
 	uint64_t timer;
 	struct l7_conn *emitting; /* the connection whose parse() is running */
 };
@@ -120,6 +143,7 @@ static int register_self(struct l7_mod *m)
 	static const char *const l_unreq[] = { "protocol", "reason" };
 	static const char *const l_kernel[] = { "counter" };
 	static const char *const l_ring[] = { "ring" };
+	static const char *const l_lat[] = { "container_id", "app_id", "protocol", "role", "destination", "percentile" };
 	const struct zt_metric_desc d[] = {
 		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_l7_connections", "Connections a protocol plugin is parsing now.", l_proto, 1 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_detections_total", "Connections claimed by a protocol, by a kernel rule or by detect().", l_det, 2 },
@@ -137,10 +161,11 @@ static int register_self(struct l7_mod *m)
 		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_span_queue_length", "Records waiting in the span queue for an exporter.", NULL, 0 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_span_queue_dropped_total", "Records dropped from the full span queue (oldest first).", NULL, 0 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_records_total", "Records (paired requests) made, per protocol.", l_proto, 1 },
+		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_container_l7_latency_seconds", "Request latency percentiles (50, 90, 99; within 1%) over the last 30 to 60 s, per protocol, role (client: the container sent the requests; server: it answered them) and destination (empty for the server role).", l_lat, 6 },
 	};
 	zt_metric **out[] = { &m->m_conns, &m->m_detect, &m->m_perr, &m->m_resync, &m->m_lost, &m->m_unreq,
 			      &m->m_unresp, &m->m_ignored, &m->m_unattr, &m->m_kernel, &m->m_ring_ev, &m->m_ring_bytes,
-			      &m->m_ring_lost, &m->m_spans, &m->m_spans_drop, &m->m_records };
+			      &m->m_ring_lost, &m->m_spans, &m->m_spans_drop, &m->m_records, &m->m_lat };
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
 		int err = registry_register(m->a->reg, &d[i], out[i]);
 		if (err)
@@ -395,6 +420,118 @@ static int conn_open(struct l7_mod *m, struct l7_conn *c, struct l7_proto *p)
 	return 0;
 }
 
+/* --------------------------------------------------- latency quantiles */
+
+static uint64_t lq_hash(const char *proto, uint32_t role, const char *cid, const char *dest)
+{
+	uint64_t h = 1469598103934665603ull ^ role;
+	for (const char *v[] = { proto, cid, dest }, **s = v; s < v + 3; s++) {
+		for (const char *q = *s; *q; q++)
+			h = (h ^ (uint8_t)*q) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	return h;
+}
+
+static const char *role_name(uint32_t role)
+{
+	return role == ZT_ROLE_SERVER ? "server" : "client";
+}
+
+static void lq_set(struct l7_mod *m, struct l7_lq *q, int remove)
+{
+	static const char *const qs[] = { "50", "90", "99" };
+	static const double qv[] = { 0.5, 0.9, 0.99 };
+	const char *rn = role_name(q->role);
+	const char *dest = q->role == ZT_ROLE_SERVER ? "" : q->dest;
+	for (int i = 0; i < 3; i++) {
+		const struct zt_str *lv = ZT_LV({ q->cid, strlen(q->cid) }, { q->app, strlen(q->app) },
+						 { q->proto, strlen(q->proto) }, { rn, strlen(rn) },
+						 { dest, strlen(dest) }, { qs[i], strlen(qs[i]) });
+		if (remove)
+			registry_remove(m->m_lat, lv);
+		else
+			registry_set(m->m_lat, lv, lq_quantile(&q->sk, qv[i]));
+	}
+	q->shown = !remove;
+}
+
+/* The connection's latency sketch (found once, then cached), and a value. */
+static void lq_observe(struct l7_mod *m, struct l7_conn *c, uint32_t role, double seconds)
+{
+	struct l7_lq *q = c->lq_epoch == m->lq_epoch ? c->lq : NULL;
+	if (q && q->role != role)
+		q = NULL;
+	if (!q) {
+		const char *dest = role == ZT_ROLE_SERVER ? "" : c->dest;
+		uint64_t h = lq_hash(c->proto->name, role, c->cid, dest);
+		struct l7_lq **b = &m->lq[h % L7_LQ_BUCKETS];
+		for (q = *b; q; q = q->next)
+			if (q->hash == h && q->role == role && q->proto == c->proto->name && !strcmp(q->cid, c->cid) &&
+			    !strcmp(q->dest, dest))
+				break;
+		if (!q) {
+			if (m->nlq >= L7_LQ_MAX || !(q = calloc(1, sizeof(*q)))) {
+				m->lq_full++;
+				return;
+			}
+			q->hash = h;
+			q->role = role;
+			q->proto = c->proto->name;
+			snprintf(q->cid, sizeof(q->cid), "%s", c->cid);
+			snprintf(q->app, sizeof(q->app), "%s", c->app);
+			snprintf(q->dest, sizeof(q->dest), "%s", dest);
+			lq_init(&q->sk, loop_now_ns());
+			q->next = *b;
+			*b = q;
+			m->nlq++;
+		}
+		c->lq = q;
+		c->lq_epoch = m->lq_epoch;
+	}
+	if (!lq_add(&q->sk, seconds))
+		q->dirty = 1;
+}
+
+/* Each tick: rotate windows, publish what changed, forget idle keys. */
+static void lq_tick(struct l7_mod *m, uint64_t now)
+{
+	for (uint32_t b = 0; b < L7_LQ_BUCKETS; b++) {
+		for (struct l7_lq **pp = &m->lq[b], *q; (q = *pp);) {
+			uint64_t before = lq_count(&q->sk);
+			lq_rotate(&q->sk, now, L7_LQ_PERIOD_NS);
+			uint64_t n = lq_count(&q->sk);
+			if (!n) {
+				if (q->shown)
+					lq_set(m, q, 1);
+				*pp = q->next;
+				lq_free(&q->sk);
+				free(q);
+				m->nlq--;
+				m->lq_epoch++; /* connections drop their cached pointers */
+				continue;
+			}
+			if (q->dirty || n != before)
+				lq_set(m, q, 0);
+			q->dirty = 0;
+			pp = &q->next;
+		}
+	}
+}
+
+static void lq_free_all(struct l7_mod *m)
+{
+	for (uint32_t b = 0; b < L7_LQ_BUCKETS; b++)
+		while (m->lq[b]) {
+			struct l7_lq *q = m->lq[b];
+			m->lq[b] = q->next;
+			lq_free(&q->sk);
+			free(q);
+		}
+	m->nlq = 0;
+	m->lq_epoch++;
+}
+
 /* ------------------------------------------------------------ records */
 
 static void on_record(void *ctx, const struct l7_record *r)
@@ -431,6 +568,7 @@ static void on_record(void *ctx, const struct l7_record *r)
 			if (c->refs_key != key) {
 				memset(c->st_refs, 0, sizeof(c->st_refs));
 				memset(&c->h_ref, 0, sizeof(c->h_ref));
+				c->lq = NULL;
 				c->refs_key = key;
 			}
 			struct registry_ref *sr = NULL;
@@ -461,6 +599,9 @@ static void on_record(void *ctx, const struct l7_record *r)
 			}
 		}
 	}
+	/* quantiles for every protocol, its own families or not */
+	if (c->attributed && !(r->flags & (L7_REC_TIMEOUT | L7_REC_ONEWAY)) && r->start_ns && r->end_ns >= r->start_ns)
+		lq_observe(m, c, r->role, (r->end_ns - r->start_ns) / 1e9);
 	registry_add_ref(m->m_records, &p->records_ref, ZT_LV({ p->name, strlen(p->name) }), 1);
 	if (p->ops.on_record) {
 		struct zt_record zr = {
@@ -708,6 +849,7 @@ static void on_tick(void *arg)
 				l7_pair_expire(&c->pair, now, on_record, c, &c->proto->pst);
 		}
 	}
+	lq_tick(m, now);
 	update_self(m);
 }
 
@@ -851,6 +993,7 @@ void l7_stop(struct agent *a)
 	ring_buffer__free(m->rb);
 	l7_bpf__destroy(m->skel);
 	spanq_free(m->spans);
+	lq_free_all(m);
 	for (int i = 1; i < ZT_L7_MAX_PROTOS; i++)
 		free(m->protos[i]);
 	free(m);

@@ -57,9 +57,17 @@ incg() { # LOG PROCS_VAR CMD...
 	# exec and exits within a drain interval is not resolvable itself)
 	zt_bg "$log" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=($procs); zt_tcp_cg_exec bash -c '\"\$@\"; rc=\$?; sleep 0.5; exit \$rc' _ \"\$@\"" _ "$@"
 }
-incg "$T/dnsmasq.out" SRV_PROCS dnsmasq -k --no-resolv --no-hosts --listen-address=127.0.0.1 --port="$DP" \
+# A server: CMD is the process zt_bg started (exec'd once in the cgroup),
+# so the harness's cleanup stops the server itself, not a shell above it.
+incg_srv() { # LOG PROCS_VAR CMD...
+	local log=$1 var=$2[@] procs
+	shift 2
+	procs="${!var}"
+	zt_bg "$log" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=($procs); zt_tcp_cg_exec \"\$@\"" _ "$@"
+}
+incg_srv "$T/dnsmasq.out" SRV_PROCS dnsmasq -k --no-resolv --no-hosts --listen-address=127.0.0.1 --port="$DP" \
 	--bind-interfaces --user=root --pid-file="$T/dnsmasq.pid" --log-facility=/dev/null
-incg "$T/unbound.out" SRV_PROCS unbound -d -c "$T/unbound.conf"
+incg_srv "$T/unbound.out" SRV_PROCS unbound -d -c "$T/unbound.conf"
 zt_wait_until 10 "unbound answers" bash -c "dig +time=1 +tries=1 @127.0.0.1 -p $UP a.test A | grep -q 'status: NOERROR'"
 
 zt_config "$T/zerotap.json" "$(zt_inst_prometheus "$PROM")" "$(zt_inst_process)" \

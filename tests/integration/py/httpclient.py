@@ -4,8 +4,10 @@ got, one per line, then DONE.
 
 pipeline PORT PATH...: every request in one write on one connection, then
     the responses read in order (pipelining).
-slowserver PORT DELAY_MS: a keep-alive HTTP/1.1 server answering every
-    request with 200 after DELAY_MS (for latency checks).
+slowserver PORT DELAY_MS [EVERY SLOW_MS]: a keep-alive HTTP/1.1 server
+    answering every request with 200 after DELAY_MS, and every EVERY-th
+    request of a connection after SLOW_MS instead (for latency checks: a
+    median and a tail apart).
 """
 import socket
 import sys
@@ -40,7 +42,7 @@ def pipeline(port, paths):
     print("DONE", flush=True)
 
 
-def slowserver(port, delay):
+def slowserver(port, delay, every=0, slow=0.0):
     import threading
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -50,13 +52,15 @@ def slowserver(port, delay):
 
     def serve(c):
         f = c.makefile("rb")
+        n = 0
         while True:
             line = f.readline()
             if not line:
                 break
             while f.readline() not in (b"\r\n", b"\n", b""):
                 pass
-            time.sleep(delay / 1000.0)
+            n += 1
+            time.sleep((slow if every and n % every == 0 else delay) / 1000.0)
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         c.close()
 
@@ -69,4 +73,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "pipeline":
         pipeline(int(sys.argv[2]), sys.argv[3:])
     else:
-        slowserver(int(sys.argv[2]), float(sys.argv[3]))
+        slowserver(int(sys.argv[2]), float(sys.argv[3]),
+                   int(sys.argv[4]) if len(sys.argv) > 4 else 0,
+                   float(sys.argv[5]) if len(sys.argv) > 5 else 0.0)
