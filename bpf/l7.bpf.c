@@ -284,7 +284,7 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	struct zt_l7_conn *c, nc;
 	struct scratch *s;
 	__u16 family, proto;
-	__u8 transport, flags = 0;
+	__u8 transport, flags = 0, wake = 0;
 
 	if (ret <= 0 || tgid == self_tgid)
 		return 0;
@@ -336,7 +336,11 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	} else {
 		if (c->probes >= ZT_L7_PROBE_MSGS)
 			return 0; /* user space is deciding */
-		c->probes++;
+		/* the last message before the kernel stops sending: user space
+		 * must decide now (it drains on a timer otherwise). Only chatty
+		 * undecided connections get here before a verdict. */
+		if (++c->probes == ZT_L7_PROBE_MSGS)
+			wake = 1;
 		want = probe_capture;
 	}
 	if (want > (__u32)ret)
@@ -413,7 +417,7 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	__u64 size = cap;
 	asm volatile("%0 &= 0x1fff" : "+r"(size));
 	size += sizeof(struct zt_l7_ev);
-	__u64 wf = zt_rb_wake_before(&l7_rb, size, WAKEUP_SHIFT);
+	__u64 wf = wake ? BPF_RB_FORCE_WAKEUP : zt_rb_wake_before(&l7_rb, size, WAKEUP_SHIFT);
 	if (bpf_ringbuf_output(&l7_rb, s, size, wf)) {
 		stat_add(ZT_L7_ST_RING_LOST, 1);
 		return 0;

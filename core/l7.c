@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "config.h"
 #include "entities.h"
 #include "kfeatures.h"
 #include "l7_pair.h"
@@ -123,7 +124,7 @@ struct l7_mod {
 	struct l7_lq *lq[L7_LQ_BUCKETS];
 	uint32_t nlq;
 	uint64_t lq_epoch, lq_full;
-	uint64_t timer;
+	uint64_t timer, drain_timer;
 	struct l7_conn *emitting; /* the connection whose parse() is running */
 };
 
@@ -829,6 +830,11 @@ static void on_ready(void *arg, int fd, uint32_t events)
 	drain(arg);
 }
 
+static void on_drain_timer(void *arg)
+{
+	drain(arg);
+}
+
 static void on_tick(void *arg)
 {
 	struct l7_mod *m = arg;
@@ -911,6 +917,11 @@ static struct l7_mod *ensure(struct agent *a)
 	a->l7 = m;
 	start_kernel(m); /* a refused feature leaves the protocols registered, idle */
 	loop_timer_add(a->loop, m, L7_TICK_NS, on_tick, m, &m->timer);
+	/* The kernel wakes the agent only for a fast-growing backlog: the
+	 * rest is read on this timer (agent.drain_interval_ms), which also
+	 * bounds how long an undecided connection waits for detect(). */
+	loop_timer_add(a->loop, m, (uint64_t)a->cfg->drain_interval_ms * 1000000ull, on_drain_timer, m,
+		       &m->drain_timer);
 	return m;
 }
 

@@ -429,6 +429,17 @@ void registry_add_ref(zt_metric *m, struct registry_ref *ref, const struct zt_st
 	pthread_mutex_unlock(&m->reg->lock);
 }
 
+void registry_set_ref(zt_metric *m, struct registry_ref *ref, const struct zt_str *values, double value)
+{
+	if (!m || m->type == ZT_METRIC_HISTOGRAM)
+		return;
+	pthread_mutex_lock(&m->reg->lock);
+	struct series *s = ref_series(m, ref, values);
+	if (s && (m->type == ZT_METRIC_GAUGE || value >= s->value))
+		s->value = value;
+	pthread_mutex_unlock(&m->reg->lock);
+}
+
 static void observe_locked(zt_metric *m, struct series *s, double value)
 {
 	uint32_t i = 0;

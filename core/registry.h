@@ -45,6 +45,7 @@ struct registry_ref {
 };
 void registry_add_ref(zt_metric *m, struct registry_ref *ref, const struct zt_str *values, double delta);
 void registry_observe_ref(zt_metric *m, struct registry_ref *ref, const struct zt_str *values, double value);
+void registry_set_ref(zt_metric *m, struct registry_ref *ref, const struct zt_str *values, double value);
 
 /* Walk a snapshot. Returns the first non-zero visitor result, or 0. */
 int registry_collect(struct registry *r, const struct zt_collect_visitor *v, void *ctx);

@@ -132,6 +132,17 @@ static void unlink_chain(struct tcp_mod *t, uint32_t *head, uint32_t idx, int tu
 		*pp = tuple ? t->c[idx].next_tuple : t->c[idx].next_id;
 }
 
+/* A peer's series of family f (labels lv), through its cached ref. */
+static void peer_add(struct tcp_mod *t, struct tcp_peer *p, int f, const struct zt_str *lv, double v)
+{
+	registry_add_ref(t->m[f], &p->ref[f], lv, v);
+}
+
+static void peer_set(struct tcp_mod *t, struct tcp_peer *p, int f, const struct zt_str *lv, double v)
+{
+	registry_set_ref(t->m[f], &p->ref[f], lv, v);
+}
+
 /* Drops an entry: its peer loses a live connection. No traffic is counted. */
 static void conn_release(struct tcp_mod *t, uint32_t idx)
 {
@@ -143,7 +154,7 @@ static void conn_release(struct tcp_mod *t, uint32_t idx)
 		p->live--;
 		p->last_active_ns = loop_now_ns();
 		tcp_peer_lv(p, lv);
-		registry_set(t->m[p->dir == PEER_OUT ? M_ACTIVE : M_IN_ACTIVE], lv, p->live);
+		peer_set(t, p, p->dir == PEER_OUT ? M_ACTIVE : M_IN_ACTIVE, lv, p->live);
 		p->ctr->conns--;
 	}
 	tcp_ns_unref(t, c->netns);
@@ -183,20 +194,24 @@ static void conn_apply(struct tcp_mod *t, uint32_t idx, uint64_t sent, uint64_t 
 	p->last_active_ns = loop_now_ns();
 	tcp_peer_lv(p, lv);
 	if (ds)
-		registry_add(t->m[out ? M_SENT : M_IN_SENT], lv, (double)ds);
+		peer_add(t, p, out ? M_SENT : M_IN_SENT, lv, (double)ds);
 	if (dr)
-		registry_add(t->m[out ? M_RCVD : M_IN_RCVD], lv, (double)dr);
+		peer_add(t, p, out ? M_RCVD : M_IN_RCVD, lv, (double)dr);
 	if (dx)
-		registry_add(t->m[out ? M_RETRANS : M_IN_RETRANS], lv, dx);
+		peer_add(t, p, out ? M_RETRANS : M_IN_RETRANS, lv, dx);
 	const char *cls = netclass_name(c->cls);
 	lv[2] = (struct zt_str){ cls, strlen(cls) };
+	if (p->nb_cls != c->cls + 1) {
+		memset(p->nb_ref, 0, sizeof(p->nb_ref));
+		p->nb_cls = (uint8_t)(c->cls + 1);
+	}
 	if (ds) {
 		lv[3] = ZT_STR("sent");
-		registry_add(t->m[M_NET_BYTES], lv, (double)ds);
+		registry_add_ref(t->m[M_NET_BYTES], &p->nb_ref[0], lv, (double)ds);
 	}
 	if (dr) {
 		lv[3] = ZT_STR("received");
-		registry_add(t->m[M_NET_BYTES], lv, (double)dr);
+		registry_add_ref(t->m[M_NET_BYTES], &p->nb_ref[1], lv, (double)dr);
 	}
 }
 
@@ -342,7 +357,7 @@ int tcp_conn_adopt(struct tcp_mod *t, struct tcp_ctr *ctr, uint32_t tgid, int32_
 		t->untracked[UT_ADOPT_FULL]++; /* still polled; its last bytes are lost at close */
 	struct zt_str lv[4];
 	tcp_peer_lv(p, lv);
-	registry_set(t->m[role == ZT_TCP_CLIENT ? M_ACTIVE : M_IN_ACTIVE], lv, p->live);
+	peer_set(t, p, role == ZT_TCP_CLIENT ? M_ACTIVE : M_IN_ACTIVE, lv, p->live);
 	return 0;
 }
 
@@ -369,10 +384,10 @@ static int on_open(struct tcp_mod *t, const struct zt_tcp_ev *e, struct tcp_ctr 
 		return -ENOMEM;
 	tcp_peer_lv(p, lv);
 	if (out) {
-		registry_add(t->m[M_CONNECTS], lv, 1);
-		registry_add(t->m[M_CONN_TIME], lv, e->duration_ns / 1e9);
+		peer_add(t, p, M_CONNECTS, lv, 1);
+		peer_add(t, p, M_CONN_TIME, lv, e->duration_ns / 1e9);
 	} else {
-		registry_add(t->m[M_IN_CONNECTS], lv, 1);
+		peer_add(t, p, M_IN_CONNECTS, lv, 1);
 	}
 	p->last_active_ns = loop_now_ns();
 
@@ -401,11 +416,11 @@ static int on_open(struct tcp_mod *t, const struct zt_tcp_ev *e, struct tcp_ctr 
 	c->acked_off = e->bytes_acked;
 	conn_fill(t, (uint32_t)idx, p, e->netns, e->saddr, e->sport, e->daddr, e->dport);
 	conn_link(t, (uint32_t)idx);
-	registry_set(t->m[out ? M_ACTIVE : M_IN_ACTIVE], lv, p->live);
+	peer_set(t, p, out ? M_ACTIVE : M_IN_ACTIVE, lv, p->live);
 	/* Series exist from the first connection, so a rate has a start. */
-	registry_add(t->m[out ? M_SENT : M_IN_SENT], lv, 0);
-	registry_add(t->m[out ? M_RCVD : M_IN_RCVD], lv, 0);
-	registry_add(t->m[out ? M_RETRANS : M_IN_RETRANS], lv, 0);
+	peer_add(t, p, out ? M_SENT : M_IN_SENT, lv, 0);
+	peer_add(t, p, out ? M_RCVD : M_IN_RCVD, lv, 0);
+	peer_add(t, p, out ? M_RETRANS : M_IN_RETRANS, lv, 0);
 	return 0;
 }
 
@@ -423,7 +438,7 @@ static int on_fail(struct tcp_mod *t, const struct zt_tcp_ev *e, struct tcp_ctr 
 		return -ENOMEM;
 	p->last_active_ns = loop_now_ns();
 	tcp_peer_lv(p, lv);
-	registry_add(t->m[M_FAILED], lv, 1);
+	peer_add(t, p, M_FAILED, lv, 1);
 	return 0;
 }
 

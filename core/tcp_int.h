@@ -67,6 +67,11 @@ struct tcp_peer {
 	uint64_t last_active_ns;
 	double rtt_sum, rttvar_sum; /* this poll's observations */
 	uint32_t rtt_n;
+	/* this peer's series (its labels never change), found once per
+	 * family; net_bytes by the class of nb_cls, sent and received */
+	struct registry_ref ref[M_IN_RETRANS + 1];
+	struct registry_ref nb_ref[2];
+	uint8_t nb_cls;
 	struct tcp_peer *next_hash, *next_ctr;
 };
 
