@@ -7,3 +7,4 @@ set(ZT_PG_SOURCES ${ZT_PG_DIR}/pg.c ${ZT_PG_DIR}/pg_sql.c ${ZT_PG_DIR}/pg_stmt.c
 zt_plugin_test(test_pg_golden SOURCES ${ZT_PG_DIR}/tests/test_pg_golden.c ${ZT_PG_DIR}/tests/pg_testlib.c
   ${ZT_PG_SOURCES})
 target_include_directories(test_pg_golden PRIVATE ${ZT_PG_DIR})
+zt_integration_test(l7_postgres 180)

@@ -48,6 +48,8 @@ class Conn:
         self.qfail = None
         self.records = []
         self.requests = 0
+        self.app = "-"
+        self.tls = False
 
     def feed(self, fe, data):
         if self.done:
@@ -58,7 +60,7 @@ class Conn:
             if not fe and self.ssl_wait:
                 self.ssl_wait -= 1
                 if b[0:1] in (b"S", b"G"):
-                    self.done = True
+                    self.done = self.tls = True
                     return
                 b = b[1:]
                 continue
@@ -68,6 +70,11 @@ class Conn:
                 ln, code = int.from_bytes(b[:4], "big"), int.from_bytes(b[4:8], "big")
                 if len(b) < ln:
                     break
+                if code >> 16 == 3:
+                    kv = b[8:ln].split(b"\0")
+                    for k, v in zip(kv[0::2], kv[1::2]):
+                        if k == b"application_name":
+                            self.app = v.decode("utf-8", "replace")
                 if code in (80877103, 80877104):
                     self.ssl_wait += 1
                 elif code == 80877102:
@@ -138,6 +145,8 @@ class Conn:
 
 
 def main():
+    if sys.argv[1] == "--summary":
+        return summary(sys.argv[2], int(sys.argv[3]))
     path, port, comment = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     print("# " + comment)
     print("# capture: pcap/%s, converted by pcap2golden.py" % path.split("/")[-1])
@@ -159,6 +168,29 @@ def main():
         for r in c.records:
             print("expect " + r)
         mine += c.requests
+    if mine != tshark_requests:
+        sys.exit("pcap2golden: %d requests framed here, %d by tshark" % (mine, tshark_requests))
+
+
+def summary(path, port):
+    """--summary CAPTURE PORT: "application_name status count" lines, and
+    "* tls N" for connections that turned to TLS."""
+    conns, tshark_requests, counts = {}, 0, {}
+    for t, stream, sp, dp, payload, types in tshark(path, port):
+        tshark_requests += sum(1 for x in types.split("|") if x in ("Simple query", "Execute"))
+        if payload:
+            conns.setdefault(stream, Conn(len(conns))).feed(dp == port, payload)
+    mine = 0
+    for c in conns.values():
+        mine += c.requests
+        for r in c.records:
+            key = (c.app, r.split()[2])
+            counts[key] = counts.get(key, 0) + 1
+        if c.tls:
+            counts[("*", "tls")] = counts.get(("*", "tls"), 0) + 1
+    for (app, st), n in sorted(counts.items()):
+        print(app, st, n)
+    print("* requests", tshark_requests)
     if mine != tshark_requests:
         sys.exit("pcap2golden: %d requests framed here, %d by tshark" % (mine, tshark_requests))
 
