@@ -46,7 +46,7 @@ struct pg_conn {
 	int fe_lost, be_lost; /* framing lost: resynchronize */
 	int be_restart;      /* the next backend message start is a boundary (the frontend sent anew) */
 	int be_uncertain;    /* backend bytes were lost since the last ReadyForQuery */
-	int be_skip_z;       /* frontend bytes were lost: the backend's answers up to the next Z are not ours */
+	int be_clean_end;    /* resynchronized on a CommandComplete right before ReadyForQuery: no error in the batch */
 	uint32_t flush_n;    /* queue items answered in backend bytes we lost (answered unknown at the next backend chunk) */
 	uint32_t ssl_wait;   /* one-byte answers owed to SSLRequest / GSSENCRequest */
 	int batch_error;     /* an ErrorResponse since the last Sync */
@@ -379,26 +379,27 @@ static void on_ready(struct pg *g, struct pg_conn *c, uint64_t start, uint64_t e
 {
 	struct pg_item *f;
 
-	if (c->be_skip_z) {
-		c->be_skip_z = 0;
-		goto out;
-	}
 	/* Executes the server skipped after an error in their batch did not
-	 * run: failed. Executes whose answers we lost: unknown. */
-	while ((f = front(c)) && f->kind == Q_EXEC)
-		emit_response(g, c, c->batch_error ? ZT_STATUS_FAILED : ZT_STATUS_UNKNOWN, NULL,
-			      c->batch_error ? "aborted" : "lost", start, end);
+	 * run: failed. Executes whose answers we lost: unknown, unless the
+	 * batch ended with a CommandComplete (an error would have ended it). */
+	while ((f = front(c)) && f->kind == Q_EXEC) {
+		uint32_t st = c->batch_error ? ZT_STATUS_FAILED : c->be_clean_end ? ZT_STATUS_OK : ZT_STATUS_UNKNOWN;
+		emit_response(g, c, st, NULL, st == ZT_STATUS_FAILED ? "aborted" : st == ZT_STATUS_OK ? NULL : "lost", start,
+			      end);
+	}
 	if (f && f->kind == Q_SYNC) {
 		pop(c);
 	} else if (f && f->kind == Q_QUERY) {
-		uint32_t st = c->q_failed ? ZT_STATUS_FAILED : c->be_uncertain ? ZT_STATUS_UNKNOWN : ZT_STATUS_OK;
+		uint32_t st = c->q_failed		      ? ZT_STATUS_FAILED
+			      : c->be_uncertain && !c->be_clean_end ? ZT_STATUS_UNKNOWN
+								    : ZT_STATUS_OK;
 		emit_response(g, c, st, c->q_code, st == ZT_STATUS_UNKNOWN ? "lost" : NULL, start, end);
 	}
-out:
 	c->batch_error = 0;
 	c->q_failed = 0;
 	c->q_code[0] = 0;
 	c->be_uncertain = 0;
+	c->be_clean_end = 0;
 }
 
 /* One backend message [p, p + have) of declared length len (type byte not counted). */
@@ -411,12 +412,10 @@ static void backend_msg(struct pg *g, struct pg_conn *c, const uint8_t *p, size_
 	case 'C': /* CommandComplete */
 	case 'I': /* EmptyQueryResponse */
 	case 's': /* PortalSuspended: the Execute's row limit was reached */
-		if (!c->be_skip_z && f && f->kind == Q_EXEC)
+		if (f && f->kind == Q_EXEC)
 			emit_response(g, c, ZT_STATUS_OK, NULL, NULL, start, end);
 		break;
 	case 'E': /* ErrorResponse */
-		if (c->be_skip_z)
-			break;
 		error_code(p + 5, have > 5 ? have - 5 : 0, code);
 		if (f && f->kind == Q_EXEC) {
 			c->batch_error = 1;
@@ -602,6 +601,15 @@ static uint32_t pg_parse(void *state, void *conn_state, zt_conn *conn, const str
 		} else {
 			c->be_lost = 1;
 			c->be_uncertain = 1;
+			/* a client waits for a ReadyForQuery before its next Query or
+			 * batch: with several waiting, all but the last were answered
+			 * in the lost bytes */
+			uint32_t last_unit = 0;
+			for (uint32_t i = 0; i + 1 < c->qlen; i++)
+				if (c->q[(c->qhead + i) % c->qcap].kind != Q_EXEC)
+					last_unit = i + 1;
+			if (last_unit > c->flush_n)
+				c->flush_n = last_unit;
 		}
 	}
 	if (fe && c->fe_lost) {
@@ -610,9 +618,7 @@ static uint32_t pg_parse(void *state, void *conn_state, zt_conn *conn, const str
 			*consumed = ch->avail;
 			return ZT_PARSE_OK;
 		}
-		c->fe_lost = 0;
-		if (c->qlen)
-			c->be_skip_z = 1; /* requests may be missing from the queue: the answers before the next Z are not matched */
+		c->fe_lost = 0; /* requests lost with the bytes are missing from the queue: README, "Limits" */
 	}
 	if (!fe && c->flush_n) /* responses are frames of the backend's direction: answer them here */
 		flush_unknown(g, c, ch->first_ts_ns);
@@ -627,6 +633,7 @@ static uint32_t pg_parse(void *state, void *conn_state, zt_conn *conn, const str
 			}
 			pos = at;
 			c->be_lost = 0;
+			c->be_clean_end = d[at] == 'C' || d[at] == 'I';
 		}
 		c->be_restart = 0;
 	}

@@ -8,3 +8,7 @@ zt_plugin_test(test_pg_golden SOURCES ${ZT_PG_DIR}/tests/test_pg_golden.c ${ZT_P
   ${ZT_PG_SOURCES})
 target_include_directories(test_pg_golden PRIVATE ${ZT_PG_DIR})
 zt_integration_test(l7_postgres 180)
+
+# Hand-made streams: sanitizer, rules, extended protocol, TLS, COPY, hostile input.
+zt_plugin_test(test_pg SOURCES ${ZT_PG_DIR}/tests/test_pg.c ${ZT_PG_DIR}/tests/pg_testlib.c ${ZT_PG_SOURCES})
+target_include_directories(test_pg PRIVATE ${ZT_PG_DIR})
