@@ -250,10 +250,10 @@ static void pop(struct pg_conn *c)
 
 static int push(struct pg_conn *c, uint32_t kind)
 {
+	if (c->qlen == 4 * PG_MAX_PENDING)
+		pop(c); /* Syncs that never got their ReadyForQuery (answers never seen): the oldest goes */
 	if (c->qlen == c->qcap) {
 		uint32_t cap = c->qcap ? c->qcap * 2 : 8;
-		if (cap > 4 * PG_MAX_PENDING)
-			return -ENOSPC;
 		struct pg_item *q = malloc(cap * sizeof(*q));
 		if (!q)
 			return -ENOMEM;
@@ -729,6 +729,6 @@ static const struct zt_protocol_ops ops = {
 	.parse = pg_parse,
 };
 
-ZT_PLUGIN_DEFINE(postgres, ZT_KIND_PROTOCOL, "1.0.0", "Apache-2.0",
+ZT_PLUGIN_DEFINE(postgres, ZT_KIND_PROTOCOL, "0.1.0", "Apache-2.0",
 		 "PostgreSQL wire protocol 3.x: simple and extended queries into postgres_queries records", config,
 		 &ops);

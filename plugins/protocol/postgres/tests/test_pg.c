@@ -491,6 +491,14 @@ static void test_huge_and_many(void **state)
 	mock_conn_message(c, BE, buf, n, 31000);
 	assert_string_equal(mock_record_get(3)->method, "EXECUTE");
 	assert_int_equal(mock_record_get(3)->status, ZT_STATUS_OK);
+	/* a flood of Syncs and Executes never answered: bounded, the core's FIFO kept in step */
+	for (int k = 0; k < 3000; k++) {
+		n = pgm(buf, 0, 'S', NULL, 0);
+		n = pgm(buf, n, 'S', NULL, 0);
+		n = pgm_exec(buf, n, "");
+		mock_conn_message(c, FE, buf, n, 32000 + (uint64_t)k);
+	}
+	assert_true(mock_conn_stats(c).pending <= 1024);
 	/* answers to no request are not emitted */
 	n = pgm_complete(buf, 0, "SELECT 1");
 	n = pgm_error(buf, n, "XX000");
