@@ -9,6 +9,8 @@ saw, one "<what> <count>" line each, then DONE:
     mcclient.py meta PORT       meta commands, quiet ones closed by mn
     mcclient.py big PORT        a 200 KB value set and read back (far beyond the capture)
     mcclient.py pymemcache PORT pymemcache: set/get/get_many/delete/incr, a miss, provoked errors
+    mcclient.py latency PORT N  N gets of a 512 KB value, one at a time, timed from the write
+                                to the read that ends the reply ("mean_ms" line)
 
 Counts: "queries" (commands that get a reply), "noreply" (commands sent
 with noreply), "failed" (replies ERROR / CLIENT_ERROR / SERVER_ERROR), as
@@ -215,8 +217,41 @@ def pymc(port):
     return q, nr, nf
 
 
+def latency(port, n):
+    s = connect(port)
+    r = Reader(s)
+    v = b"L" * 524288  # ~1 ms a get: the client's own overhead (~30 us) stays small next to it
+    s.sendall(wire(b"set lat:1 0 0 %d" % len(v), v))
+    r.reply("line")
+    # the reply's exact length is known: read it into one buffer, no parsing in the timed part
+    want = len(b"VALUE lat:1 0 %d\r\n" % len(v)) + len(v) + 2 + len(b"END\r\n")
+    buf = bytearray(want)
+    view = memoryview(buf)
+    total = 0.0
+    for _ in range(n):
+        t0 = time.monotonic()
+        s.sendall(b"get lat:1\r\n")
+        got = 0
+        while got < want:
+            k = s.recv_into(view[got:], want - got)
+            if not k:
+                raise EOFError
+            got += k
+        total += time.monotonic() - t0
+        if not buf.endswith(b"END\r\n"):
+            raise RuntimeError("unexpected reply")
+        time.sleep(0.001)
+    s.close()
+    print("mean_ms %.4f" % (total / n * 1000))
+    return n + 1, 0, 0
+
+
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
+    if mode == "latency":
+        q, nr, nf = latency(port, int(sys.argv[3]))
+        print("queries %d\nnoreply %d\nfailed %d\nDONE" % (q, nr, nf), flush=True)
+        return
     f = {"text": lambda: text(port, False), "pipeline": lambda: text(port, True), "meta": lambda: meta(port),
          "big": lambda: big(port), "pymemcache": lambda: pymc(port)}[mode]
     q, nr, nf = f()
