@@ -72,6 +72,10 @@ struct mc_dir {
 	uint64_t multi_size;
 	/* a value that goes on in later messages: its bytes still to come */
 	uint64_t skip_left;
+	/* hunting: a message start whose line is not complete yet, kept by the core */
+	uint64_t cand_off;
+	uint32_t cand;
+	uint32_t reserved2;
 };
 
 struct mc_conn {

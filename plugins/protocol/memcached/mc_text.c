@@ -544,10 +544,11 @@ uint32_t mc_text_parse(struct mc_ctx *x, uint64_t *consumed)
 	size_t lim = c->len < MC_LINE_MAX ? c->len : MC_LINE_MAX;
 	int cut = 0;
 
-	if (d->hunt && !(c->flags & ZT_CHUNK_MSG_START)) {
+	if (d->hunt && !(c->flags & ZT_CHUNK_MSG_START) && !(d->cand && c->offset == d->cand_off)) {
 		*consumed = x->avail;
 		return ZT_PARSE_OK;
 	}
+	d->cand = 0;
 	if (d->skip_left) {
 		uint64_t k = d->skip_left;
 		if (k >= x->avail) {
@@ -572,8 +573,13 @@ uint32_t mc_text_parse(struct mc_ctx *x, uint64_t *consumed)
 	if (!nl) {
 		if (c->len >= MC_LINE_MAX)
 			return bad(x, consumed);
-		if (x->avail <= c->len)
+		if (x->avail <= c->len) {
+			/* the line ends in a later message; while hunting, that
+			 * continuation is still this message start's */
+			d->cand = d->hunt;
+			d->cand_off = c->offset;
 			return ZT_PARSE_NEED_MORE;
+		}
 		cut = 1; /* the line goes on past the capture */
 	}
 	if (!line_ok(p, ln))

@@ -435,6 +435,26 @@ static void test_big_value_small_capture(void **state)
 	no_leftovers();
 }
 
+/* After a value whose end was not captured, the next reply's first line
+ * comes in two reads: still found (the kept start of a message counts). */
+static void test_resync_split_line(void **state)
+{
+	static uint8_t msg[8192 + 64];
+	(void)state;
+	CW("get big\r\n");
+	size_t n = (size_t)snprintf((char *)msg, 64, "VALUE big 0 8192\r\n");
+	memset(msg + n, 'v', 8192);
+	memcpy(msg + n + 8192, "\r\nEND\r\n", 7);
+	cr(msg, n + 8199);
+	CW("get small\r\n");
+	CR("VAL");
+	CR("UE small 0 1\r\nx\r\nEND\r\n");
+	assert_int_equal(mock_record_count(), 2);
+	want(1, "get", ZT_STATUS_OK, NULL);
+	assert_int_equal(rec(1)->resp_size, 17 + 3 + 5);
+	no_leftovers();
+}
+
 static void test_long_get_line(void **state)
 {
 	static char line[6000];
@@ -471,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_then_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap_resync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_value_small_capture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_split_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_get_line, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("memcached_parse", tests, NULL, NULL);
