@@ -336,10 +336,10 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	} else {
 		if (c->probes >= ZT_L7_PROBE_MSGS)
 			return 0; /* user space is deciding */
-		/* the last message before the kernel stops sending: user space
-		 * must decide now (it drains on a timer otherwise). Only chatty
-		 * undecided connections get here before a verdict. */
-		if (++c->probes == ZT_L7_PROBE_MSGS)
+		/* user space drains on a timer; a connection still undecided at
+		 * this many messages is chatty: wake it, so detect()'s verdict
+		 * lands before the kernel stops sending (and loses messages) */
+		if (++c->probes == ZT_L7_PROBE_WAKE)
 			wake = 1;
 		want = probe_capture;
 	}

@@ -17,7 +17,9 @@
 #define ZT_L7_CAP_MAX 4096    /* payload bytes per message at most */
 #define ZT_L7_MAX_RULES 256
 #define ZT_L7_MAX_PROTOS 64   /* protocol index 1..63; 0 = none */
-#define ZT_L7_PROBE_MSGS 8    /* messages of an unknown connection sent to user space */
+#define ZT_L7_PROBE_MSGS 32   /* messages of an unknown connection sent to user space */
+#define ZT_L7_PROBE_WAKE 4    /* ... the kernel wakes the agent at this one (a chatty connection:
+			       * detect() must answer before the rest of the budget is spent) */
 #define ZT_L7_PROBE_BYTES 256 /* ... and how many bytes of each */
 #define ZT_L7_MAX_CONNS 65536
 

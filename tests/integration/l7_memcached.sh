@@ -24,7 +24,7 @@ for c in memcached memcslap tshark; do command -v $c >/dev/null || zt_skip "$c i
 [ -f "$ZT_PLUGIN_DIR/memcached.so" ] || zt_fail "memcached plugin not built"
 MCC=$ZT_SOURCE_DIR/plugins/protocol/memcached/testdata/mcclient.py
 PROM=$(zt_free_port)
-read -r P < <(zt_tcp_ports 1) || zt_fail "no free ports"
+read -r P P2 < <(zt_tcp_ports 2) || zt_fail "no free ports"
 
 incg() { # LOG PROCS_VAR CMD... : CMD in the cgroup whose cgroup.procs files are in PROCS_VAR (see l7_http.sh)
 	local log=$1 var=$2[@] procs
@@ -43,6 +43,13 @@ SRV=$ZT_TCP_CG_ID
 # exec'ed in its cgroup (no shell left around it), so the PID recorded is memcached's own and cleanup stops it
 zt_bg "$T/memcached.out" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=(${ZT_TCP_CG_PROCS[*]}); zt_tcp_cg_exec memcached -u root -l 127.0.0.1 -p $P -U 0 -m 64"
 zt_wait_until 10 "memcached up" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$P) 2>/dev/null"
+# a second server on a port with no kernel rule: its connections are
+# claimed by detect() in user space, and the claim must reach the kernel
+# before the connection's probe messages run out (every query counted)
+zt_tcp_cgroup "zt-$ZT_TEST-$$-srv2"
+SRV2=$ZT_TCP_CG_ID
+zt_bg "$T/memcached2.out" bash -c "$(declare -f zt_tcp_cg_exec); ZT_TCP_CG_PROCS=(${ZT_TCP_CG_PROCS[*]}); zt_tcp_cg_exec memcached -u root -l 127.0.0.1 -p $P2 -U 0 -m 64"
+zt_wait_until 10 "memcached 2 up" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$P2) 2>/dev/null"
 
 zt_config "$T/zerotap.json" "$(zt_inst_prometheus "$PROM")" "$(zt_inst_process)" \
 	"    \"memcached\": { \"enabled\": true, \"required\": true, \"config\": { \"port\": $P } }"
@@ -74,6 +81,13 @@ for k in text meta pymemcache; do
 	WANT_FAILED[$k]=$nf
 	zt_log "$k: client counted $q queries ($nf failed) and $nr noreply"
 done
+newcg det
+incg "$T/det.out" CGP_det /usr/bin/python3 "$MCC" meta "$P2"
+zt_wait_until 60 "detect() client done" grep -q DONE "$T/det.out"
+DET_Q=$(awk '$1 == "queries" { print $2 }' "$T/det.out")
+DET_NR=$(awk '$1 == "noreply" { print $2 }' "$T/det.out")
+DET_F=$(awk '$1 == "failed" { print $2 }' "$T/det.out")
+DET_OK=$((DET_Q - DET_F + DET_NR))
 for k in slaptext slapbin; do
 	newcg $k
 	mcstats >"$T/$k.before"
@@ -146,6 +160,18 @@ ifl=$(inb failed)
 bout=$(($(out "${CG[slapbin]}" ok) + $(out "${CG[slapbin]}" failed)))
 [ "$bout" = "$tbin" ] || zt_fail_later "binary: agent $bout, tshark $tbin"
 zt_ok "outbound = clients; inbound ok $iok failed $ifl = clients ($sum_ok / $sum_failed); binary agent $bout = tshark $tbin"
+
+# ---------------------------------------------------------------- detect()
+dest2="127.0.0.1:$P2"
+dok=$(metric_value container_memcached_queries_total container_id=\""${CG[det]}"\" destination=\""$dest2"\" status=\"ok\" || echo 0)
+dfl=$(metric_value container_memcached_queries_total container_id=\""${CG[det]}"\" destination=\""$dest2"\" status=\"failed\" || echo 0)
+diok=$(metric_value container_memcached_inbound_queries_total container_id=\""$SRV2"\" status=\"ok\" || echo 0)
+ndet=$(metric_value zerotap_l7_detections_total protocol=\"memcached\" by=\"detect\" || echo 0)
+[ "$dok" = "$DET_OK" ] && [ "$dfl" = "$DET_F" ] ||
+	zt_fail_later "port without a rule (detect()): agent ok $dok failed $dfl, client $DET_OK / $DET_F"
+[ "$diok" = "$DET_OK" ] || zt_fail_later "port without a rule (detect()): server side ok $diok, client $DET_OK"
+zt_num_ge "$ndet" 2 || zt_fail_later "zerotap_l7_detections_total{by=\"detect\"} = $ndet: the second server's connections were not claimed by detect()"
+zt_ok "detect() path: agent ok $dok failed $dfl (server side $diok) = client $DET_OK / $DET_F; $ndet detect() claims"
 
 # ---------------------------------------------------------------- latency
 n=$(metric_value container_memcached_queries_duration_seconds_total_count container_id=\""${CG[lat]}"\")
