@@ -545,6 +545,24 @@ int zt_addr_is_v4(const struct zt_addr *a)
 }
 
 /* Both return 0 (and an empty string when len > 0) if buf is too small. */
+/* Dotted quad without stdio (on the per-connection path). */
+static size_t v4_format(const uint8_t *q, char *out)
+{
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = q[i];
+		if (i)
+			out[n++] = '.';
+		if (v >= 100)
+			out[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[n++] = (char)('0' + v / 10 % 10);
+		out[n++] = (char)('0' + v % 10);
+	}
+	out[n] = '\0';
+	return n;
+}
+
 size_t zt_addr_format(const struct zt_addr *a, char *buf, size_t len)
 {
 	char tmp[INET6_ADDRSTRLEN];
@@ -556,12 +574,12 @@ size_t zt_addr_format(const struct zt_addr *a, char *buf, size_t len)
 	if (!a)
 		return 0;
 	if (zt_addr_is_v4(a)) {
-		if (!inet_ntop(AF_INET, &a->a[12], tmp, sizeof(tmp)))
+		n = v4_format(&a->a[12], tmp);
+	} else {
+		if (!inet_ntop(AF_INET6, a->a, tmp, sizeof(tmp)))
 			return 0;
-	} else if (!inet_ntop(AF_INET6, a->a, tmp, sizeof(tmp))) {
-		return 0;
+		n = strlen(tmp);
 	}
-	n = strlen(tmp);
 	if (n >= len)
 		return 0;
 	memcpy(buf, tmp, n + 1);
@@ -570,18 +588,33 @@ size_t zt_addr_format(const struct zt_addr *a, char *buf, size_t len)
 
 size_t zt_addr_port_format(const struct zt_addr *a, uint16_t port, char *buf, size_t len)
 {
-	char host[INET6_ADDRSTRLEN];
-	int n;
+	char out[INET6_ADDRSTRLEN + 8], digits[5];
+	size_t n = 0, h, k = 0;
+	int v4;
 
 	if (!buf || !len)
 		return 0;
 	buf[0] = '\0';
-	if (!zt_addr_format(a, host, sizeof(host)))
+	if (!a)
 		return 0;
-	n = snprintf(buf, len, zt_addr_is_v4(a) ? "%s:%u" : "[%s]:%u", host, (unsigned)port);
-	if (n < 0 || (size_t)n >= len) {
-		buf[0] = '\0';
+	v4 = zt_addr_is_v4(a);
+	if (!v4)
+		out[n++] = '[';
+	h = zt_addr_format(a, out + n, sizeof(out) - n);
+	if (!h)
 		return 0;
-	}
-	return (size_t)n;
+	n += h;
+	if (!v4)
+		out[n++] = ']';
+	out[n++] = ':';
+	do
+		digits[k++] = (char)('0' + port % 10);
+	while ((port /= 10));
+	while (k)
+		out[n++] = digits[--k];
+	if (n >= len)
+		return 0;
+	memcpy(buf, out, n);
+	buf[n] = '\0';
+	return n;
 }

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -496,6 +497,21 @@ static void test_addr_format(void **state)
 	assert_string_equal(s, "");
 	assert_int_equal(zt_addr_format(&a, s, 7), 0);
 	assert_int_equal(zt_addr_format(&a, s, 8), 7);
+	/* every width of octet and port, against inet_ntop + printf */
+	static const uint8_t quads[][4] = { { 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 10, 0, 99, 100 }, { 9, 90, 109, 200 } };
+	static const uint16_t ports[] = { 0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535 };
+	for (size_t i = 0; i < sizeof(quads) / sizeof(quads[0]); i++)
+		for (size_t j = 0; j < sizeof(ports) / sizeof(ports[0]); j++) {
+			char want[64], host[INET_ADDRSTRLEN];
+			memcpy(&a.a[12], quads[i], 4);
+			assert_non_null(inet_ntop(AF_INET, quads[i], host, sizeof(host)));
+			snprintf(want, sizeof(want), "%s:%u", host, ports[j]);
+			assert_int_equal(zt_addr_port_format(&a, ports[j], s, sizeof(s)), strlen(want));
+			assert_string_equal(s, want);
+			/* exactly fitting, and one byte short */
+			assert_int_equal(zt_addr_port_format(&a, ports[j], s, strlen(want) + 1), strlen(want));
+			assert_int_equal(zt_addr_port_format(&a, ports[j], s, strlen(want)), 0);
+		}
 
 	memset(&a, 0, sizeof(a));
 	a.a[15] = 1;
