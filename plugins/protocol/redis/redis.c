@@ -69,6 +69,8 @@ struct redis_conn {
 	uint32_t req_dir; /* ZT_DIR_* that carries commands, or DIR_UNKNOWN */
 	struct resp_reader rd[2];
 	uint32_t hunting[2]; /* after lost bytes: wait for a message that starts a value */
+	uint32_t lost[2];    /* bytes of this direction were lost at least once */
+	uint64_t cand_off[2]; /* hunting: stream offset of a command start kept for more bytes */
 	uint32_t sync;
 	uint32_t ever_ok;
 	uint32_t resp3, in_multi, exec_reply;
@@ -368,15 +370,25 @@ static const struct resp_ops reply_ops = { .value = on_reply, .element = on_repl
 
 /* ------------------------------------------------------------------ parse */
 
-/* "*<digits>\r\n$": how every client starts a command. */
-static int looks_like_command(const uint8_t *p, size_t n)
+/* 1: p starts with "*<digits>\r\n$"; 2: p is a proper prefix of that; 0: neither. */
+static int command_prefix(const uint8_t *p, size_t n)
 {
 	size_t i = 1;
-	if (n < 4 || p[0] != '*')
+	if (!n || p[0] != '*')
 		return 0;
 	while (i < n && i < 12 && p[i] >= '0' && p[i] <= '9')
 		i++;
-	return i > 1 && i + 2 < n && p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '$';
+	if (i == n)
+		return i < 12 ? 2 : 0;
+	if (i == 1 || p[i] != '\r')
+		return 0;
+	if (i + 1 == n)
+		return 2;
+	if (p[i + 1] != '\n')
+		return 0;
+	if (i + 2 == n)
+		return 2;
+	return p[i + 2] == '$';
 }
 
 static uint32_t redis_parse(void *state, void *conn_state, zt_conn *conn, const struct zt_chunk *c,
@@ -395,7 +407,7 @@ static uint32_t redis_parse(void *state, void *conn_state, zt_conn *conn, const 
 		return ZT_PARSE_NEED_MORE;
 	if (rc->req_dir == DIR_UNKNOWN) {
 		/* role unknown: the side that sends "*N\r\n$" first is the client */
-		if (!(c->flags & ZT_CHUNK_MSG_START) || !looks_like_command(c->data, c->len)) {
+		if (!(c->flags & ZT_CHUNK_MSG_START) || command_prefix(c->data, c->len) != 1) {
 			*consumed = avail;
 			return ZT_PARSE_OK;
 		}
@@ -407,6 +419,7 @@ static uint32_t redis_parse(void *state, void *conn_state, zt_conn *conn, const 
 	if (c->flags & ZT_CHUNK_GAP) {
 		resp_reset(&rc->rd[dir]);
 		rc->hunting[dir] = 1;
+		rc->lost[dir] = 1;
 		lose_sync(rc);
 	}
 	if (!is_req && rc->sync != SYNC_OK) {
@@ -419,9 +432,17 @@ static uint32_t redis_parse(void *state, void *conn_state, zt_conn *conn, const 
 		rc->hunting[dir] = 0;
 	}
 	if (rc->hunting[dir]) {
-		/* only a message's first byte may start a value again */
-		if (!(c->flags & ZT_CHUNK_MSG_START) || !c->len ||
-		    (is_req ? !looks_like_command(c->data, c->len) : !strchr("+-:$*_,#!=(%~>|", c->data[0]))) {
+		/* only a message's first byte may start a value again; an inline
+		 * command only where nothing was lost (the connection's start) */
+		int start = (c->flags & ZT_CHUNK_MSG_START) || c->offset == rc->cand_off[dir];
+		int inl = is_req && !rc->lost[dir] && c->len && ((c->data[0] | 0x20) >= 'a' && (c->data[0] | 0x20) <= 'z');
+		int cmd = is_req ? command_prefix(c->data, c->len) : 1;
+		if (start && cmd == 2 && !inl && avail == c->len) {
+			rc->cand_off[dir] = c->offset; /* a command's start, cut short: wait for the rest */
+			return ZT_PARSE_NEED_MORE;
+		}
+		rc->cand_off[dir] = UINT64_MAX;
+		if (!start || !c->len || (is_req ? cmd != 1 && !inl : !strchr("+-:$*_,#!=(%~>|", c->data[0]))) {
 			*consumed = avail;
 			return ZT_PARSE_OK;
 		}
@@ -440,6 +461,7 @@ static uint32_t redis_parse(void *state, void *conn_state, zt_conn *conn, const 
 		if (*consumed < avail)
 			*consumed = avail;
 		rc->hunting[dir] = 1;
+		rc->lost[dir] = 1;
 		if (is_req || rc->sync == SYNC_OK)
 			lose_sync(rc);
 		return ZT_PARSE_OK;
@@ -448,6 +470,7 @@ static uint32_t redis_parse(void *state, void *conn_state, zt_conn *conn, const 
 		if (!rc->ever_ok)
 			return ZT_PARSE_IGNORED; /* not Redis after all */
 		rc->hunting[dir] = 1;
+		rc->lost[dir] = 1;
 		lose_sync(rc);
 		*consumed = 0;
 		return ZT_PARSE_INVALID;
@@ -475,7 +498,7 @@ static uint32_t redis_detect(void *state, const struct zt_conn_info *ci, const s
 		return ZT_DETECT_MAYBE;
 	p = c->data;
 	n = c->len;
-	if (!looks_like_command(p, n))
+	if (command_prefix(p, n) != 1)
 		return ZT_DETECT_NO;
 	i = (size_t)((const uint8_t *)memchr(p, '\n', n) - p) + 2; /* after "$" */
 	for (; i < n && p[i] >= '0' && p[i] <= '9' && blen < 100; i++)
@@ -567,6 +590,7 @@ static int redis_conn_open(void *state, const struct zt_conn_info *ci, zt_conn *
 		      : ci && ci->role == ZT_ROLE_SERVER ? ZT_DIR_INGRESS
 							   : DIR_UNKNOWN;
 	for (int i = 0; i < 2; i++) {
+		rc->cand_off[i] = UINT64_MAX;
 		resp_reset(&rc->rd[i]);
 		rc->hunting[i] = 1; /* joined mid-stream or not: a value at a message start syncs */
 	}
