@@ -8,3 +8,6 @@ set(ZT_REDIS_SOURCES ${ZT_REDIS_DIR}/redis.c ${ZT_REDIS_DIR}/redis_resp.c ${ZT_R
 zt_plugin_test(test_redis_golden SOURCES ${ZT_REDIS_DIR}/tests/test_redis_golden.c ${ZT_REDIS_DIR}/tests/redis_testlib.c
   ${ZT_REDIS_SOURCES})
 target_include_directories(test_redis_golden PRIVATE ${ZT_REDIS_DIR} ${ZT_REDIS_DIR}/tests)
+
+# The whole pipeline against a real redis-server and real clients (root).
+zt_integration_test(l7_redis 180)
