@@ -70,6 +70,7 @@ struct redis_conn {
 	struct resp_reader rd[2];
 	uint32_t hunting[2]; /* after lost bytes: wait for a message that starts a value */
 	uint32_t lost[2];    /* bytes of this direction were lost at least once */
+	uint32_t own_gap[2]; /* the next chunk's gap is the one our ZT_PARSE_INVALID made */
 	uint64_t cand_off[2]; /* hunting: stream offset of a command start kept for more bytes */
 	uint32_t sync;
 	uint32_t ever_ok;
@@ -420,8 +421,10 @@ static uint32_t redis_parse(void *state, void *conn_state, zt_conn *conn, const 
 		resp_reset(&rc->rd[dir]);
 		rc->hunting[dir] = 1;
 		rc->lost[dir] = 1;
-		lose_sync(rc);
+		if (!rc->own_gap[dir]) /* our own INVALID's gap: resynchronizing already */
+			lose_sync(rc);
 	}
+	rc->own_gap[dir] = 0;
 	if (!is_req && rc->sync != SYNC_OK) {
 		if (rc->sync == SYNC_WAIT_REQUEST || !(c->flags & ZT_CHUNK_MSG_START)) {
 			*consumed = avail;
@@ -471,6 +474,7 @@ static uint32_t redis_parse(void *state, void *conn_state, zt_conn *conn, const 
 			return ZT_PARSE_IGNORED; /* not Redis after all */
 		rc->hunting[dir] = 1;
 		rc->lost[dir] = 1;
+		rc->own_gap[dir] = 1;
 		lose_sync(rc);
 		*consumed = 0;
 		return ZT_PARSE_INVALID;
