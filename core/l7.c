@@ -45,6 +45,9 @@ _Static_assert(offsetof(struct zt_l7_ev, data) == sizeof(struct zt_l7_ev), "payl
 #define L7_LQ_PERIOD_NS (30ull * 1000000000ull)
 #define L7_LQ_MAX 4096
 #define L7_LQ_BUCKETS 1024
+/* records of a connection not attributed yet: kept this long, this many */
+#define L7_PEND_NS (5ull * 1000000000ull)
+#define L7_PEND_MAX 4096
 
 struct l7_proto {
 	struct zt_instance *inst;
@@ -92,6 +95,9 @@ struct l7_conn {
 		struct registry_ref ref;
 	} st_refs[2];
 	struct registry_ref h_ref;
+	struct l7_pend *pend; /* records waiting for the container (see pend_push) */
+	uint32_t npend, cpend;
+	uint64_t pend_since;
 	struct l7_lq *lq; /* valid while lq_epoch equals the module's */
 	uint64_t lq_epoch;
 	struct l7_conn *next;
@@ -284,6 +290,7 @@ static struct l7_conn *conn_find(struct l7_mod *m, uint64_t cookie)
 }
 
 static void on_record(void *ctx, const struct l7_record *r);
+static void pend_settle(struct l7_mod *m, struct l7_conn *c, uint64_t now);
 
 /* Frees a connection: the plugin's conn_close, pending requests counted. */
 static void conn_free(struct l7_mod *m, struct l7_conn *c)
@@ -301,6 +308,8 @@ static void conn_free(struct l7_mod *m, struct l7_conn *c)
 		l7_pair_free(&c->pair, NULL);
 	}
 	l7_stream_free(&c->stream);
+	if (c->npend)
+		pend_settle(m, c, UINT64_MAX);
 	m->nconns--;
 	free(c);
 }
@@ -535,6 +544,110 @@ static void lq_free_all(struct l7_mod *m)
 
 /* ------------------------------------------------------------ records */
 
+/* The part of a record that needs the connection's container: the
+ * METRICS.md families (metric_stem) and the latency percentiles. */
+struct l7_pend {
+	uint32_t role, flags;
+	uint64_t start_ns, end_ns;
+	uint8_t slen;
+	char status[L7_STATUS_MAX];
+};
+
+static void count_record(struct l7_mod *m, struct l7_conn *c, const struct l7_pend *r)
+{
+	struct l7_proto *p = c->proto;
+	struct zt_str status = { r->status, r->slen };
+	int timed = !(r->flags & (L7_REC_TIMEOUT | L7_REC_ONEWAY)) && r->start_ns && r->end_ns >= r->start_ns;
+	double lat = timed ? (r->end_ns - r->start_ns) / 1e9 : 0;
+
+	if (timed)
+		lq_observe(m, c, r->role, lat);
+	if (!p->m_out || !(r->flags & L7_REC_ONEWAY || r->start_ns))
+		return;
+	struct zt_str cid = { c->cid, strlen(c->cid) }, app = { c->app, strlen(c->app) };
+	struct zt_str dest = { c->dest, strlen(c->dest) };
+	/* NAT resolved by the tcp feature's table (conntrack), for
+	 * connections it tracks; else the destination itself */
+	if (!c->actual[0] && c->actual_tries < 3 && r->role == ZT_ROLE_CLIENT) {
+		c->actual_tries++;
+		if (tcp_actual_destination(features_tcp(m->a->features), c->netns, c->laddr, c->lport, c->raddr, c->rport,
+					   c->actual, sizeof(c->actual)))
+			c->actual[0] = 0;
+	}
+	struct zt_str act = c->actual[0] ? (struct zt_str){ c->actual, strlen(c->actual) } : dest;
+	uint8_t key = 1 | (c->actual[0] ? 2 : 0);
+	if (c->refs_key != key) {
+		memset(c->st_refs, 0, sizeof(c->st_refs));
+		memset(&c->h_ref, 0, sizeof(c->h_ref));
+		c->refs_key = key;
+	}
+	struct registry_ref *sr = NULL;
+	if (status.len <= sizeof(c->st_refs[0].status)) {
+		for (int i = 0; i < 2 && !sr; i++)
+			if (c->st_refs[i].len == status.len && c->st_refs[i].ref.series &&
+			    !memcmp(c->st_refs[i].status, status.ptr, status.len))
+				sr = &c->st_refs[i].ref;
+		if (!sr) {
+			struct l7_sref *e = &c->st_refs[c->st_next++ & 1];
+			memset(e, 0, sizeof(*e));
+			e->len = (uint8_t)status.len;
+			memcpy(e->status, status.ptr, status.len);
+			sr = &e->ref;
+		}
+	}
+	struct registry_ref scratch = { 0 };
+	if (!sr)
+		sr = &scratch;
+	if (r->role == ZT_ROLE_CLIENT) {
+		registry_add_ref(p->m_out, sr, ZT_LV(cid, app, dest, act, status), 1);
+		if (timed)
+			registry_observe_ref(p->m_out_h, &c->h_ref, ZT_LV(cid, app, dest, act), lat);
+	} else {
+		registry_add_ref(p->m_in, sr, ZT_LV(cid, app, status), 1);
+		if (timed)
+			registry_observe_ref(p->m_in_h, &c->h_ref, ZT_LV(cid, app), lat);
+	}
+}
+
+/* Records of a connection whose process is not in the entity table yet
+ * (its exec event not handled: discovery can run behind the L7 ring under
+ * load) wait, and are counted once it is; after L7_PEND_NS, or beyond
+ * L7_PEND_MAX, they are dropped as unattributed. */
+static void pend_flush(struct l7_mod *m, struct l7_conn *c)
+{
+	for (uint32_t i = 0; i < c->npend; i++)
+		count_record(m, c, &c->pend[i]);
+	free(c->pend);
+	c->pend = NULL;
+	c->npend = c->cpend = 0;
+}
+
+static void pend_drop(struct l7_conn *c)
+{
+	if (c->proto)
+		c->proto->unattributed += c->npend;
+	free(c->pend);
+	c->pend = NULL;
+	c->npend = c->cpend = 0;
+}
+
+static void pend_push(struct l7_conn *c, const struct l7_pend *r)
+{
+	if (c->npend == c->cpend) {
+		uint32_t cap = c->cpend ? c->cpend * 2 : 8;
+		struct l7_pend *n = cap <= L7_PEND_MAX ? realloc(c->pend, cap * sizeof(*n)) : NULL;
+		if (!n) {
+			c->proto->unattributed++;
+			return;
+		}
+		c->pend = n;
+		c->cpend = cap;
+	}
+	if (!c->npend)
+		c->pend_since = loop_now_ns();
+	c->pend[c->npend++] = *r;
+}
+
 static void on_record(void *ctx, const struct l7_record *r)
 {
 	struct l7_conn *c = ctx;
@@ -547,62 +660,17 @@ static void on_record(void *ctx, const struct l7_record *r)
 	if (!status.len)
 		status = r->status == ZT_STATUS_OK ? ZT_STR("ok") : r->status == ZT_STATUS_FAILED ? ZT_STR("failed")
 											: ZT_STR("unknown");
+	struct l7_pend pr = { .role = r->role, .flags = r->flags, .start_ns = r->start_ns, .end_ns = r->end_ns };
+	pr.slen = (uint8_t)(status.len < sizeof(pr.status) ? status.len : sizeof(pr.status));
+	memcpy(pr.status, status.ptr, pr.slen);
 	attribute(m, c);
-	if (p->m_out && (r->flags & L7_REC_ONEWAY || r->start_ns)) {
-		if (!c->attributed) {
-			p->unattributed++;
-		} else {
-			struct zt_str cid = { c->cid, strlen(c->cid) }, app = { c->app, strlen(c->app) };
-			struct zt_str dest = { c->dest, strlen(c->dest) };
-			/* NAT resolved by the tcp feature's table (conntrack), for
-			 * connections it tracks; else the destination itself */
-			if (!c->actual[0] && c->actual_tries < 3 && r->role == ZT_ROLE_CLIENT) {
-				c->actual_tries++;
-				if (tcp_actual_destination(features_tcp(m->a->features), c->netns, c->laddr, c->lport,
-							   c->raddr, c->rport, c->actual, sizeof(c->actual)))
-					c->actual[0] = 0;
-			}
-			struct zt_str act = c->actual[0] ? (struct zt_str){ c->actual, strlen(c->actual) } : dest;
-			double lat = r->end_ns > r->start_ns ? (r->end_ns - r->start_ns) / 1e9 : 0;
-			int timed = !(r->flags & (L7_REC_TIMEOUT | L7_REC_ONEWAY)) && r->end_ns >= r->start_ns;
-			uint8_t key = 1 | (c->actual[0] ? 2 : 0);
-			if (c->refs_key != key) {
-				memset(c->st_refs, 0, sizeof(c->st_refs));
-				memset(&c->h_ref, 0, sizeof(c->h_ref));
-				c->lq = NULL;
-				c->refs_key = key;
-			}
-			struct registry_ref *sr = NULL;
-			if (status.len <= sizeof(c->st_refs[0].status)) {
-				for (int i = 0; i < 2 && !sr; i++)
-					if (c->st_refs[i].len == status.len && c->st_refs[i].ref.series &&
-					    !memcmp(c->st_refs[i].status, status.ptr, status.len))
-						sr = &c->st_refs[i].ref;
-				if (!sr) {
-					struct l7_sref *e = &c->st_refs[c->st_next++ & 1];
-					memset(e, 0, sizeof(*e));
-					e->len = (uint8_t)status.len;
-					memcpy(e->status, status.ptr, status.len);
-					sr = &e->ref;
-				}
-			}
-			struct registry_ref scratch = { 0 };
-			if (!sr)
-				sr = &scratch;
-			if (r->role == ZT_ROLE_CLIENT) {
-				registry_add_ref(p->m_out, sr, ZT_LV(cid, app, dest, act, status), 1);
-				if (timed)
-					registry_observe_ref(p->m_out_h, &c->h_ref, ZT_LV(cid, app, dest, act), lat);
-			} else {
-				registry_add_ref(p->m_in, sr, ZT_LV(cid, app, status), 1);
-				if (timed)
-					registry_observe_ref(p->m_in_h, &c->h_ref, ZT_LV(cid, app), lat);
-			}
-		}
+	if (c->attributed) {
+		if (c->npend)
+			pend_flush(m, c);
+		count_record(m, c, &pr);
+	} else {
+		pend_push(c, &pr);
 	}
-	/* quantiles for every protocol, its own families or not */
-	if (c->attributed && !(r->flags & (L7_REC_TIMEOUT | L7_REC_ONEWAY)) && r->start_ns && r->end_ns >= r->start_ns)
-		lq_observe(m, c, r->role, (r->end_ns - r->start_ns) / 1e9);
 	registry_add_ref(m->m_records, &p->records_ref, ZT_LV({ p->name, strlen(p->name) }), 1);
 	if (p->ops.on_record) {
 		struct zt_record zr = {
@@ -626,6 +694,17 @@ static void on_record(void *ctx, const struct l7_record *r)
 		p->ops.on_record(p->state, c->cs, &zr);
 	}
 	spanq_push(m->spans, p->name, c->attributed ? c->cid : "", c->dest, r);
+}
+
+/* Waiting records: counted if the container is known now, dropped when
+ * they waited too long (now = UINT64_MAX: last chance, at close). */
+static void pend_settle(struct l7_mod *m, struct l7_conn *c, uint64_t now)
+{
+	attribute(m, c);
+	if (c->attributed)
+		pend_flush(m, c);
+	else if (now == UINT64_MAX || now - c->pend_since > L7_PEND_NS)
+		pend_drop(c);
 }
 
 int l7_frame_emit(struct zt_conn *h, const struct zt_frame *fin)
@@ -853,6 +932,8 @@ static void on_tick(void *arg)
 			}
 			if (c->proto && c->pair.len)
 				l7_pair_expire(&c->pair, now, on_record, c, &c->proto->pst);
+			if (c->npend)
+				pend_settle(m, c, now);
 		}
 	}
 	lq_tick(m, now);
