@@ -1,0 +1,10 @@
+# MySQL plugin tests, included by tests/CMakeLists.txt (label "unit", no
+# root): unit, adversarial and golden tests against the mock host, the fuzz
+# corpus replayed as an ordinary test, and the integration test (root).
+set(ZT_MYSQL_DIR ${CMAKE_SOURCE_DIR}/plugins/protocol/mysql)
+set(ZT_MYSQL_SOURCES ${ZT_MYSQL_DIR}/mysql.c ${ZT_MYSQL_DIR}/mysql_sql.c)
+
+# Captured sessions (testdata/*.golden) under every chunking.
+zt_plugin_test(test_mysql_golden SOURCES ${ZT_MYSQL_DIR}/tests/test_mysql_golden.c ${ZT_MYSQL_DIR}/tests/my_testlib.c
+  ${ZT_MYSQL_SOURCES})
+target_include_directories(test_mysql_golden PRIVATE ${ZT_MYSQL_DIR} ${ZT_MYSQL_DIR}/tests)
