@@ -40,6 +40,9 @@
 #define MY_RESP_WANT 32     /* bytes of a response packet looked at (OK, ERR, EOF, counts) */
 #define MY_HS_WANT 512      /* bytes of a handshake packet looked at */
 #define MY_DB_MAX 64
+#define MY_RULES 4
+#define MY_GREETING_MIN (4 + 1 + 2 + 13) /* header, protocol, "N" NUL, thread id, scramble, filler */
+#define MY_GREETING_MAX 512
 
 /* Connection phases. */
 enum { PH_GREETING, PH_HS_RESPONSE, PH_AUTH, PH_COMMAND };
@@ -61,7 +64,8 @@ struct my_state {
 	const struct zt_host *host;
 	zt_instance *inst;
 	uint32_t max_stmts;
-	struct zt_detect_rule rules[2];
+	uint16_t port;
+	struct zt_detect_rule rules[MY_RULES];
 };
 
 struct my_stmt {
@@ -169,6 +173,21 @@ static uint32_t ok_status(const uint8_t *p, size_t n)
 
 /* ------------------------------------------------------------ detection */
 
+/* A greeting's payload p[0..n) of len bytes: protocol 10, a printable
+ * NUL-terminated version, connection id, 8 bytes of scramble, 0 filler. */
+static int greeting_ok(const uint8_t *p, size_t n, uint32_t len)
+{
+	size_t i;
+	if (n < 1 + 1 + 13 || p[0] != 0x0a)
+		return 0;
+	for (i = 1; i < n && i < 1 + 64 && p[i]; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return 0;
+	if (i == 1 || i >= n || p[i])
+		return 0;
+	return i + 13 < n && i + 13 < len && p[i + 13] == 0;
+}
+
 /*
  * A server greeting: one packet with sequence id 0, protocol version 10,
  * the server version as a NUL-terminated printable string, then the
@@ -176,19 +195,9 @@ static uint32_t ok_status(const uint8_t *p, size_t n)
  */
 static int is_greeting(const uint8_t *p, size_t n, uint64_t avail)
 {
-	uint32_t len;
-	size_t i;
-	if (n < 5 + 1 + 13)
+	if (n < 4 || p[3] != 0 || le24(p) + 4 != avail)
 		return 0;
-	len = le24(p);
-	if (p[3] != 0 || p[4] != 0x0a || len + 4 != avail || len < 1 + 1 + 13)
-		return 0;
-	for (i = 5; i < n && i < 5 + 64 && p[i]; i++)
-		if (p[i] < 0x20 || p[i] > 0x7e)
-			return 0;
-	if (i == 5 || i >= n || p[i])
-		return 0;
-	return i + 13 < n && i + 13 < 4 + len && p[i + 13] == 0;
+	return greeting_ok(p + 4, n - 4, le24(p));
 }
 
 /* A command packet alone in its message, as a client writes it. */
@@ -225,23 +234,25 @@ static uint32_t my_detect(void *state, const struct zt_conn_info *ci, const stru
 		return ZT_DETECT_MAYBE;
 	if (is_greeting(c->data, c->len, c->avail))
 		return ZT_DETECT_YES;
-	if ((ci->remote_port == s->rules[1].port || ci->local_port == s->rules[1].port) &&
+	if ((ci->remote_port == s->port || ci->local_port == s->port) &&
 	    is_command(c->data, c->len, c->avail))
 		return ZT_DETECT_YES;
 	return ZT_DETECT_MAYBE;
 }
 
-static void rule_init(struct zt_detect_rule *r, uint8_t b4, uint16_t port, uint32_t min_len, uint32_t max_len)
+static void rule_init(struct zt_detect_rule *r, uint32_t verdict, const char *pat, const char *mask, uint16_t len,
+		      uint16_t port, uint32_t min_len, uint32_t max_len)
 {
 	memset(r, 0, sizeof(*r));
 	r->struct_size = sizeof(*r);
-	r->verdict = ZT_RULE_ASK; /* 2 fixed bytes are too few to claim alone */
-	r->direction = ZT_RULE_DIR_ANY;
+	r->verdict = verdict;
+	r->direction = ZT_RULE_DIR_ANY; /* the server writes it, the client reads it */
 	r->transports = ZT_TRANSPORT_TCP;
-	r->offset = 3;
-	r->len = 2;
-	r->pattern[0] = 0x00; /* sequence id 0 */
-	r->pattern[1] = b4;
+	r->offset = 2;
+	r->len = len;
+	memcpy(r->pattern, pat, len);
+	if (mask)
+		memcpy(r->mask, mask, len);
 	r->port = port;
 	r->min_len = min_len;
 	r->max_len = max_len;
@@ -251,7 +262,7 @@ static size_t my_rules(void *state, const struct zt_detect_rule **rules)
 {
 	struct my_state *s = state;
 	*rules = s->rules;
-	return 2;
+	return MY_RULES;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -267,9 +278,24 @@ static int my_init(const struct zt_host *host, zt_instance *inst, void **state)
 	host->config_int(inst, "port", &port);
 	host->config_int(inst, "max_statements", &max_stmts);
 	s->max_stmts = (uint32_t)max_stmts;
-	/* a greeting (protocol 10) on any port; a COM_QUERY on the server port */
-	rule_init(&s->rules[0], 0x0a, 0, 4 + 1 + 2 + 13, 1024);
-	rule_init(&s->rules[1], COM_QUERY, (uint16_t)port, 6, 0);
+	/*
+	 * A greeting claims at once, on any port: a session of a few
+	 * commands is over before user space could answer a detect() (the
+	 * kernel only samples an unclaimed connection's first messages).
+	 * Length < 64 KiB, sequence id 0, protocol 10 and a version that
+	 * starts "N." or "NN."; the parser checks the rest (README.md,
+	 * "Detection"). Other greetings, and a COM_QUERY on the server port
+	 * (a connection older than the agent), ask detect().
+	 */
+	rule_init(&s->rules[0], ZT_RULE_CLAIM, "\x00\x00\x0a\x30\x2e", "\xff\xff\xff\xf0\xff", 5, 0,
+		  MY_GREETING_MIN, MY_GREETING_MAX);
+	rule_init(&s->rules[1], ZT_RULE_CLAIM, "\x00\x00\x0a\x30\x30\x2e", "\xff\xff\xff\xf0\xf0\xff", 6, 0,
+		  MY_GREETING_MIN, MY_GREETING_MAX);
+	rule_init(&s->rules[2], ZT_RULE_ASK, "\x00\x0a", NULL, 2, 0, MY_GREETING_MIN, MY_GREETING_MAX);
+	s->rules[2].offset = 3;
+	rule_init(&s->rules[3], ZT_RULE_ASK, "\x00\x03", NULL, 2, (uint16_t)port, 6, 0);
+	s->rules[3].offset = 3;
+	s->port = (uint16_t)port;
 	*state = s;
 	return 0;
 }
@@ -289,7 +315,7 @@ static int my_open(void *state, const struct zt_conn_info *ci, zt_conn *conn, vo
 	c->conn = conn;
 	c->phase = PH_GREETING;
 	c->deprecate_eof = 2;
-	c->port = s->rules[1].port;
+	c->port = s->port;
 	c->req_dir = ci->role == ZT_ROLE_CLIENT ? (int)ZT_DIR_EGRESS
 		     : ci->role == ZT_ROLE_SERVER ? (int)ZT_DIR_INGRESS
 		     : ci->remote_port == c->port ? (int)ZT_DIR_EGRESS
@@ -784,6 +810,9 @@ static uint32_t on_packet(struct my_conn *c, uint32_t dir, const uint8_t *p, siz
 
 	if (c->phase == PH_GREETING) {
 		if (seq == 0 && n >= 1 && p[0] == 0x0a) {
+			/* a kernel rule claimed on a few bytes: the whole greeting must hold */
+			if (!greeting_ok(p, n, len))
+				return ZT_PARSE_IGNORED;
 			on_greeting(c, p, n);
 			c->req_dir = (int)(dir ^ 1);
 			c->phase = PH_HS_RESPONSE;

@@ -8,3 +8,6 @@ set(ZT_MYSQL_SOURCES ${ZT_MYSQL_DIR}/mysql.c ${ZT_MYSQL_DIR}/mysql_sql.c)
 zt_plugin_test(test_mysql_golden SOURCES ${ZT_MYSQL_DIR}/tests/test_mysql_golden.c ${ZT_MYSQL_DIR}/tests/my_testlib.c
   ${ZT_MYSQL_SOURCES})
 target_include_directories(test_mysql_golden PRIVATE ${ZT_MYSQL_DIR} ${ZT_MYSQL_DIR}/tests)
+
+# The whole pipeline against a real MariaDB and real clients (root).
+zt_integration_test(l7_mysql 180)

@@ -4,8 +4,11 @@
 TCP connection (format in README.md next to this script).
 
     pcap2golden.py CAPTURE.pcapng SERVER_PORT NAME "comment" OUT_DIR
+    pcap2golden.py --count CAPTURE.pcapng SERVER_PORT
 
-writes OUT_DIR/NAME.golden (NAME_2.golden, ... for further connections).
+writes OUT_DIR/NAME.golden (NAME_2.golden, ... for further connections);
+with --count (the integration test's oracle) it prints the totals of all
+connections instead: "ok N failed N executes N prepares N".
 The messages are the TCP payloads as the capture saw them. The
 expectations come from tshark's own MySQL dissector (an independent
 oracle, not from the plugin): each command packet (sequence id 0 in the
@@ -44,8 +47,7 @@ def verb(q):
     return word.upper() if word and w[0].isalpha() else "-"
 
 
-def main():
-    path, port, name, comment, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+def decode(path, port):
     streams = {}
     for r in rows(path, port):
         s = streams.setdefault(r["tcp.stream"], {"msgs": [], "expect": [], "stmts": {}, "prep": None})
@@ -84,6 +86,24 @@ def main():
             if ids and s["prep"] is not None and s["expect"] and s["expect"][-1][0] == "COM_STMT_PREPARE":
                 s["stmts"][ids[0]] = s["prep"]
                 s["prep"] = None
+    return streams
+
+
+def count(path, port):
+    tot = {"ok": 0, "failed": 0, "executes": 0, "prepares": 0}
+    for s in decode(path, port).values():
+        for cmd, _, status in s["expect"]:
+            tot[status] += 1
+            tot["executes"] += cmd == "COM_STMT_EXECUTE"
+            tot["prepares"] += cmd == "COM_STMT_PREPARE"
+    print(" ".join("%s %d" % kv for kv in tot.items()))
+
+
+def main():
+    if sys.argv[1] == "--count":
+        return count(sys.argv[2], int(sys.argv[3]))
+    path, port, name, comment, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+    streams = decode(path, port)
     n = 0
     for key in sorted(streams, key=int):
         s = streams[key]
