@@ -3,7 +3,8 @@
 # and real clients, with tshark decoding the same traffic (one capture per
 # client phase, counted by the plugin's testdata/pcap2golden.py --count,
 # which reads tshark's MySQL dissector, not the plugin):
-#   - the mariadb CLI: good SQL and three errors on purpose (--force);
+#   - the mariadb CLI: good SQL and three errors on purpose (--force); and
+#     on a terminal (script), where it also sends @@version_comment;
 #   - mysqlslap: 4 clients, generated schema, inserts and selects;
 #   - sysbench oltp_read_only (prepared statements: COM_STMT_PREPARE and
 #     COM_STMT_EXECUTE), 2 threads, a fixed number of events;
@@ -115,6 +116,10 @@ select 1;
 EOF
 CLI_N=$(grep -c ';' "$T/cli.sql")
 phase cli bash -c "mariadb -h 127.0.0.1 -P $P -uroot --skip-ssl --force zt < '$T/cli.sql'"
+# on a terminal the CLI also sends "select @@version_comment limit 1" (-A: no
+# table name reading for completion, which sends more)
+printf 'select name from t where id = 7;\nselect nothing from t;\nselect 2;\nexit\n' >"$T/tty.sql"
+phase tty bash -c "script -qec 'mariadb -A -h 127.0.0.1 -P $P -uroot --skip-ssl zt' /dev/null < '$T/tty.sql'"
 phase slap mysqlslap -h 127.0.0.1 -P "$P" -uroot --skip-ssl --concurrency=4 --iterations=1 --number-of-queries=400 \
 	--auto-generate-sql --auto-generate-sql-load-type=mixed
 phase sysbench "${SB[@]}" --threads=2 --events=100 --time=0 run
@@ -129,13 +134,16 @@ CLI_FAILED=$(grep -c '^ERROR' "$T/cli.out" || true)
 # when it sends it (tshark tells; the count must be one of the two)
 CLI_OK=$((CLI_N - CLI_FAILED))
 [ "${TSH_OK[cli]}" = $((CLI_OK + 1)) ] && CLI_OK=$((CLI_OK + 1))
+TTY_FAILED=$(grep -c '^ERROR' "$T/tty.out" || true)
+TTY_OK=$((3 - TTY_FAILED + 1))
+[ "$TTY_FAILED" = 1 ] || zt_fail "the terminal CLI reported $TTY_FAILED errors, 1 expected: $(cat "$T/tty.out")"
 SB_Q=$(awk '/total:/ && !/time/ { print $2; exit }' "$T/sysbench.out")
 [ -n "$SB_Q" ] || zt_fail "no query count from sysbench: $(cat "$T/sysbench.out")"
 read -r _ PY_OK _ PY_FAILED <<<"$(grep '^ok ' "$T/py.out")"
 [ -n "$PY_OK" ] || zt_fail "pymysql client: $(cat "$T/py.out")"
 read -r _ LAT_MEAN _ LAT_COUNT <<<"$(grep '^mean_ms ' "$T/lat.out")"
 grep -q 'Ssl\|1' "$T/tls.out" || zt_fail "TLS client: $(cat "$T/tls.out")"
-zt_log "clients: cli ok $CLI_OK failed $CLI_FAILED; sysbench queries $SB_Q; pymysql ok $PY_OK failed $PY_FAILED; latency client $LAT_MEAN ms over $LAT_COUNT"
+zt_log "clients: cli ok $CLI_OK failed $CLI_FAILED; terminal cli ok $TTY_OK failed $TTY_FAILED; sysbench queries $SB_Q; pymysql ok $PY_OK failed $PY_FAILED; latency client $LAT_MEAN ms over $LAT_COUNT"
 zt_log "mysqlslap: $(grep -i 'number of queries\|seconds to run' "$T/slap.out" | tr -s ' ' | tr '\n' ';')"
 
 # ---------------------------------------------------------------- compare
@@ -145,14 +153,14 @@ agent_out() { # PHASE STATUS
 }
 IN_OK=0
 IN_FAILED=0
-for ph in cli slap sysbench py lat tls; do
+for ph in cli tty slap sysbench py lat tls; do
 	IN_OK=$((IN_OK + TSH_OK[$ph]))
 	IN_FAILED=$((IN_FAILED + TSH_FAILED[$ph]))
 done
 settled() {
 	zt_scrape "$PROM" >/dev/null
 	local ph
-	for ph in cli slap sysbench py lat; do
+	for ph in cli tty slap sysbench py lat; do
 		[ "$(agent_out "$ph" ok)" = "${TSH_OK[$ph]}" ] || return 1
 		[ "$(agent_out "$ph" failed)" = "${TSH_FAILED[$ph]}" ] || return 1
 	done
@@ -162,7 +170,7 @@ settled() {
 zt_scrape "$PROM" >/dev/null
 zt_series container_mysql_queries_total
 zt_series container_mysql_inbound_queries_total container_id=\""$SRV"\"
-for ph in cli slap sysbench py lat tls; do
+for ph in cli tty slap sysbench py lat tls; do
 	for st in ok failed; do
 		got=$(agent_out "$ph" $st)
 		if [ $st = ok ]; then want=${TSH_OK[$ph]}; else want=${TSH_FAILED[$ph]}; fi
@@ -171,6 +179,8 @@ for ph in cli slap sysbench py lat tls; do
 done
 [ "$(agent_out cli ok)" = "$CLI_OK" ] || zt_fail_later "cli ok: agent $(agent_out cli ok), CLI $CLI_OK"
 [ "$(agent_out cli failed)" = "$CLI_FAILED" ] || zt_fail_later "cli failed: agent $(agent_out cli failed), CLI $CLI_FAILED"
+[ "$(agent_out tty ok)" = "$TTY_OK" ] || zt_fail_later "terminal cli ok: agent $(agent_out tty ok), CLI $TTY_OK (with @@version_comment)"
+[ "$(agent_out tty failed)" = "$TTY_FAILED" ] || zt_fail_later "terminal cli failed: agent $(agent_out tty failed), CLI $TTY_FAILED"
 [ "${TSH_EXEC[sysbench]}" = "$SB_Q" ] || zt_fail_later "sysbench: $SB_Q queries, tshark ${TSH_EXEC[sysbench]} COM_STMT_EXECUTE"
 [ "$(agent_out py ok)" = "$PY_OK" ] || zt_fail_later "pymysql ok: agent $(agent_out py ok), client $PY_OK"
 [ "$(agent_out py failed)" = "$PY_FAILED" ] || zt_fail_later "pymysql failed: agent $(agent_out py failed), client $PY_FAILED"
@@ -181,7 +191,7 @@ got_in_ok=$(agent_in ok)
 got_in_failed=$(agent_in failed)
 [ "$got_in_ok" = "$IN_OK" ] || zt_fail_later "inbound ok: agent $got_in_ok, tshark $IN_OK"
 [ "$got_in_failed" = "$IN_FAILED" ] || zt_fail_later "inbound failed: agent $got_in_failed, tshark $IN_FAILED"
-zt_ok "agent = tshark per client (ok/failed: cli ${TSH_OK[cli]}/${TSH_FAILED[cli]}, slap ${TSH_OK[slap]}/${TSH_FAILED[slap]}, sysbench ${TSH_OK[sysbench]}/${TSH_FAILED[sysbench]}, pymysql ${TSH_OK[py]}/${TSH_FAILED[py]}, latency ${TSH_OK[lat]}), inbound $got_in_ok/$got_in_failed"
+zt_ok "agent = tshark per client (ok/failed: cli ${TSH_OK[cli]}/${TSH_FAILED[cli]}, tty ${TSH_OK[tty]}/${TSH_FAILED[tty]}, slap ${TSH_OK[slap]}/${TSH_FAILED[slap]}, sysbench ${TSH_OK[sysbench]}/${TSH_FAILED[sysbench]}, pymysql ${TSH_OK[py]}/${TSH_FAILED[py]}, latency ${TSH_OK[lat]}), inbound $got_in_ok/$got_in_failed"
 
 # ---------------------------------------------------------------- latency
 n=$(metric_value container_mysql_queries_duration_seconds_total_count container_id=\""${CG[lat]}"\")
