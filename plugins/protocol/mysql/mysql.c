@@ -854,6 +854,8 @@ static uint32_t on_packet(struct my_conn *c, uint32_t dir, const uint8_t *p, siz
 			return ZT_PARSE_OK;
 		if (seq != 0 || !n)
 			return ZT_PARSE_OK; /* a continuation or an auth answer: not a command */
+		if (!my_command_name(p[0]))
+			return ZT_PARSE_INVALID; /* not a command: resynchronize on a later message */
 		if (p[0] == COM_BINLOG_DUMP || p[0] == COM_BINLOG_DUMP_GTID)
 			return ZT_PARSE_END_OF_STREAM;
 		on_command(c, p, n, len, cut, start, ts);

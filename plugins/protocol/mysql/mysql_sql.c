@@ -84,12 +84,14 @@ size_t my_sql_sanitize(const uint8_t *in, size_t n, int truncated, char *out, si
 			put(&o, '?');
 			i = j + 1;
 		} else if (ch == '`') {
-			/* a quoted identifier: kept */
+			/* a quoted identifier: kept, but only its plain characters */
 			size_t j = i + 1;
 			while (j < n && in[j] != '`')
 				j++;
 			for (size_t k = i; k <= j && k < n; k++)
-				put(&o, in[k] >= 0x20 && in[k] < 0x7f ? (char)in[k] : '?');
+				put(&o, in[k] == '`' || is_ident(in[k]) || in[k] == ' ' || in[k] == '-' || in[k] == '.'
+						? (char)in[k]
+						: '?');
 			i = j + 1;
 		} else if (ch >= '0' && ch <= '9' && !(o.n && is_ident((uint8_t)o.p[o.n - 1]))) {
 			/* a number: decimal, float with exponent, 0x.., 0b.. */

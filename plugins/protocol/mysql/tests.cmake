@@ -11,3 +11,13 @@ target_include_directories(test_mysql_golden PRIVATE ${ZT_MYSQL_DIR} ${ZT_MYSQL_
 
 # The whole pipeline against a real MariaDB and real clients (root).
 zt_integration_test(l7_mysql 180)
+
+# The sanitizer, detection, rules and config.
+zt_plugin_test(test_mysql_unit SOURCES ${ZT_MYSQL_DIR}/tests/test_mysql_unit.c ${ZT_MYSQL_DIR}/tests/my_testlib.c
+  ${ZT_MYSQL_SOURCES})
+target_include_directories(test_mysql_unit PRIVATE ${ZT_MYSQL_DIR} ${ZT_MYSQL_DIR}/tests)
+
+# Crafted streams and hostile input.
+zt_plugin_test(test_mysql_adversarial SOURCES ${ZT_MYSQL_DIR}/tests/test_mysql_adversarial.c
+  ${ZT_MYSQL_DIR}/tests/my_testlib.c ${ZT_MYSQL_SOURCES})
+target_include_directories(test_mysql_adversarial PRIVATE ${ZT_MYSQL_DIR} ${ZT_MYSQL_DIR}/tests)
