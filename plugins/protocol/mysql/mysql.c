@@ -514,14 +514,20 @@ static void on_command(struct my_conn *c, const uint8_t *p, size_t n, uint32_t l
 		emit_request(c, ZT_FRAME_EVENT, cmd, "SEND_LONG_DATA", NULL, start, end, size);
 		return;
 	case COM_QUERY:
-	case COM_STMT_PREPARE:
-		my_sql_sanitize(p + 1, n - 1, cut, text, sizeof(text));
+	case COM_STMT_PREPARE: {
+		size_t skip = 1;
+		/* MySQL 8 query attributes: with none, two counts (0, 1) before the SQL */
+		if (cmd == COM_QUERY && (c->client_caps & CLIENT_QUERY_ATTRIBUTES) &&
+		    (c->server_caps & CLIENT_QUERY_ATTRIBUTES) && n >= 3 && p[1] == 0 && p[2] == 1)
+			skip = 3;
+		my_sql_sanitize(p + skip, n - skip, cut, text, sizeof(text));
 		stext = text;
 		if (cmd == COM_QUERY)
 			my_sql_verb(text, verb);
 		else
 			strcpy(verb, "PREPARE");
 		break;
+	}
 	case COM_STMT_EXECUTE:
 	case COM_STMT_BULK_EXECUTE:
 	case COM_STMT_RESET:
@@ -839,8 +845,11 @@ static uint32_t on_packet(struct my_conn *c, uint32_t dir, const uint8_t *p, siz
 		return ZT_PARSE_OK;
 	case PH_AUTH:
 		/* auth switch (0xfe) and more data (0x01) until OK or ERR */
-		if (!is_req && n && p[0] == 0x00)
+		if (!is_req && n && p[0] == 0x00) {
 			c->phase = PH_COMMAND;
+			if (c->client_caps & CLIENT_COMPRESS)
+				return ZT_PARSE_END_OF_STREAM; /* compressed framing from here on: not parsed */
+		}
 		else if (!is_req && n && p[0] == 0xff)
 			return ZT_PARSE_IGNORED; /* access denied: the server closes */
 		return ZT_PARSE_OK;

@@ -47,11 +47,13 @@
 
 /* Capability flags (handshake). */
 #define CLIENT_CONNECT_WITH_DB (1u << 3)
+#define CLIENT_COMPRESS (1u << 5)
 #define CLIENT_PROTOCOL_41 (1u << 9)
 #define CLIENT_SSL (1u << 11)
 #define CLIENT_SECURE_CONNECTION (1u << 15)
 #define CLIENT_PLUGIN_AUTH_LENENC (1u << 21)
 #define CLIENT_DEPRECATE_EOF (1u << 24)
+#define CLIENT_QUERY_ATTRIBUTES (1u << 27) /* MySQL 8 */
 
 /* Server status flags (OK and EOF packets). */
 #define SERVER_MORE_RESULTS_EXISTS 0x0008

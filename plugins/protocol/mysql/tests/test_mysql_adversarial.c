@@ -472,6 +472,36 @@ static void test_handshake_ends(void **state)
 	assert_int_equal(mock_record_count(), 0);
 }
 
+static void test_compress_and_query_attributes(void **state)
+{
+	(void)state;
+	/* compressed protocol: released once the handshake is over */
+	struct mock_conn *c = conn(23306);
+	static const char ver[] = "\x0a" "8.0.36\0" "\x07\x00\x00\x00" "abcdefgh\0" "\xff\xff" "\x2d" "\x02\x00"
+				  "\xff\xff" "\x15" "\0\0\0\0\0\0\0\0\0\0" "ijklmnopqrst\0";
+	uint8_t hs[40] = { 0 };
+	uint32_t caps = CAPS_41 & ~CLIENT_CONNECT_WITH_DB;
+	one(c, S2C, 0, ver, sizeof(ver) - 1);
+	caps |= CLIENT_COMPRESS;
+	memcpy(hs, &caps, 4);
+	one(c, C2S, 1, hs, 40);
+	assert_int_equal(one(c, S2C, 2, OK, 7), ZT_PARSE_END_OF_STREAM);
+	mock_conn_close(c);
+	/* query attributes (MySQL 8): the empty set before the SQL is skipped */
+	c = conn(23306);
+	one(c, S2C, 0, ver, sizeof(ver) - 1); /* server caps 0xffff...: QUERY_ATTRIBUTES on */
+	caps = (CAPS_41 & ~CLIENT_CONNECT_WITH_DB) | CLIENT_QUERY_ATTRIBUTES;
+	memcpy(hs, &caps, 4);
+	one(c, C2S, 1, hs, 40);
+	one(c, S2C, 2, OK, 7);
+	ONE(c, C2S, 0, "\x03\x00\x01select 1");
+	one(c, S2C, 1, OK, 7);
+	mock_conn_close(c);
+	assert_int_equal(mock_record_count(), 1);
+	assert_string_equal(rec(0)->method, "SELECT");
+	assert_string_equal(rec(0)->statement, "select ?");
+}
+
 static void test_garbage(void **state)
 {
 	uint8_t b[4096];
@@ -550,6 +580,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_in_result, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compress_and_query_attributes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 	};
