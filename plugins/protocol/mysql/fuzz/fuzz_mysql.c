@@ -129,9 +129,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mock_detect(plug, &ci, dir, data + i, n);
 		mock_rules_match(plug, &ci, dir, data + i, n);
 		/* a longer message than its bytes: only what was captured is read */
-		size_t len = fl & 4 ? n + (16u << 20) : n, cap = capture;
-		if (fl & 4 && (!cap || cap > n))
-			cap = n ? n : 1;
+		size_t len = fl & 4 && n ? n + (16u << 20) : n, cap = capture;
+		if (len > n && (!cap || cap > n))
+			cap = n; /* never more than the input holds */
 		mock_conn_message_cap(c, dir, data + i, len, cap, ts++);
 		i += n;
 	}
