@@ -325,14 +325,14 @@ static int my_open(void *state, const struct zt_conn_info *ci, zt_conn *conn, vo
 	return 0;
 }
 
-static void pending_clear(struct my_conn *c)
+static void pending_pop(struct my_conn *c)
 {
-	while (c->q_len) {
-		free(c->q[c->q_head].text);
-		c->q[c->q_head].text = NULL;
-		c->q_head = (c->q_head + 1) % MY_PENDING_MAX;
-		c->q_len--;
-	}
+	if (!c->q_len)
+		return;
+	free(c->q[c->q_head].text);
+	c->q[c->q_head].text = NULL;
+	c->q_head = (c->q_head + 1) % MY_PENDING_MAX;
+	c->q_len--;
 }
 
 static void my_close(void *state, void *conn_state)
@@ -341,7 +341,8 @@ static void my_close(void *state, void *conn_state)
 	(void)state;
 	if (!c)
 		return;
-	pending_clear(c);
+	while (c->q_len)
+		pending_pop(c);
 	for (uint32_t i = 0; i < c->nstmts; i++)
 		free(c->stmts[i].text);
 	free(c->stmts);
@@ -435,16 +436,6 @@ static void emit_request(struct my_conn *c, uint32_t type, uint32_t cmd, const c
 	c->st->host->frame_emit(c->conn, &f);
 }
 
-static void pending_pop(struct my_conn *c)
-{
-	if (!c->q_len)
-		return;
-	free(c->q[c->q_head].text);
-	c->q[c->q_head].text = NULL;
-	c->q_head = (c->q_head + 1) % MY_PENDING_MAX;
-	c->q_len--;
-}
-
 /* The response to the oldest command is complete (flags: ZT_FRAME_F_*). */
 static void emit_response_f(struct my_conn *c, uint64_t end, uint32_t flags)
 {
@@ -501,6 +492,10 @@ static void on_command(struct my_conn *c, const uint8_t *p, size_t n, uint32_t l
 			emit_response_f(c, c->resp_last_ts, ZT_FRAME_F_PEER_DIR);
 		c->rs = RS_IDLE;
 	}
+	/* an answer in progress to no command we saw (joined late, lost
+	 * bytes): whatever it was, it is over now */
+	if (c->rs != RS_IDLE && !c->q_len)
+		c->rs = RS_IDLE;
 	switch (cmd) {
 	case COM_QUIT:
 		emit_request(c, ZT_FRAME_EVENT, cmd, "QUIT", NULL, start, end, size);
@@ -544,8 +539,7 @@ static void on_command(struct my_conn *c, const uint8_t *p, size_t n, uint32_t l
 	case COM_INIT_DB: {
 		size_t k = n - 1 < MY_DB_MAX - 1 ? n - 1 : MY_DB_MAX - 1;
 		strcpy(verb, "USE");
-		/* the current database for this and later commands (reset below on ERR is not needed:
-		 * an ERR leaves the name, a harmless attribute) */
+		/* the current database for this and later commands (kept on an ERR too) */
 		for (size_t i = 0; i < k; i++)
 			c->db[i] = p[1 + i] >= 0x20 && p[1 + i] < 0x7f ? (char)p[1 + i] : '?';
 		c->db[k] = 0;
