@@ -67,9 +67,9 @@ record cli_large "mariadb CLI: a 2000-row result (far beyond the capture), then 
 record cli_interactive "mariadb CLI, interactive: @@version_comment on connect, USE, a query, ping (status)" \
 	bash -c "printf 'use g\nselect name from t where id = 42;\nstatus\n' | $M --batch -n --unbuffered"
 record pymysql "pymysql: SET AUTOCOMMIT = 0, parameters (client-side), executemany, an ERR, a multi-statement, ping, LOAD DATA LOCAL INFILE" \
-	$PY - $PORT <<'PYEOF'
+	$PY - $PORT "$TB/infile.csv" <<'PYEOF'
 import sys, pymysql, pymysql.constants.CLIENT as C
-open("/tmp/zt-mysql-infile.csv", "w").write("".join("%d,x%d\n" % (i, i) for i in range(100)))
+open(sys.argv[2], "w").write("".join("%d,x%d\n" % (i, i) for i in range(100)))
 c = pymysql.connect(host="127.0.0.1", port=int(sys.argv[1]), user="app", password="secret", database="g",
                     client_flag=C.MULTI_STATEMENTS, local_infile=True)
 k = c.cursor()
@@ -84,7 +84,7 @@ k.execute("select 1; select 2, 'two'; update li set s = 'c' where id = 1")
 while k.nextset():
     pass
 c.ping(reconnect=False)
-k.execute("load data local infile '/tmp/zt-mysql-infile.csv' into table li fields terminated by ','")
+k.execute("load data local infile '%s' into table li fields terminated by ','" % sys.argv[2])
 k.execute("select count(*) from li")
 c.commit()
 k.execute("drop table li")
