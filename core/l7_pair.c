@@ -272,6 +272,8 @@ int l7_pair_frame(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, l
 		return rc;
 	}
 	/* response */
+	if (f->flags & ZT_FRAME_F_PEER_DIR) /* found while parsing the request's direction */
+		dir ^= 1;
 	st->responses++;
 	for (uint32_t i = 0; i < p->len; i++) {
 		struct l7_pending *q = slot(p, i);

@@ -232,8 +232,18 @@ struct zt_frame {
 	struct zt_str error;        /* RESPONSE: error class or message, for spans */
 	const struct zt_attr *attrs;
 	uint32_t attr_count;
-	uint32_t flags; /* reserved, 0 */
+	uint32_t flags; /* ZT_FRAME_F_* */
 };
+
+/* Frame flags (uint32_t bit mask). */
+/*
+ * RESPONSE only: the plugin found the response's end while parsing the
+ * request's own direction (the other side's next request shows that the
+ * previous answer is complete, when its last bytes were not captured), so
+ * it pairs with a request of the direction being parsed. Cores that
+ * predate the flag ignore it and count the response as unmatched.
+ */
+#define ZT_FRAME_F_PEER_DIR 1u
 
 /* Record flags (uint32_t bit mask). */
 #define ZT_RECORD_TIMEOUT 1u /* no response came in time (or the request was evicted): end_ns is 0 */
