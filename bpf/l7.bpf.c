@@ -402,7 +402,7 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	e->cookie = cookie;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->offset = off;
-	e->cgroup_id = bpf_get_current_cgroup_id();
+	/* cgroup_id stays 0: user space attributes by tgid */
 	e->tgid = tgid;
 	e->len = ret;
 	e->cap_len = cap;
@@ -410,7 +410,13 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	e->dir = dir;
 	e->flags |= flags;
 	e->transport = transport;
-	fill_tuple(e, sk, family);
+	if (c->ntuple < ZT_L7_TUPLE_MSGS || e->ts_ns - c->tuple_ts > ZT_L7_TUPLE_IDLE_NS) {
+		fill_tuple(e, sk, family);
+		e->flags |= ZT_L7F_TUPLE;
+		c->tuple_ts = e->ts_ns;
+		if (c->ntuple < 255)
+			c->ntuple++;
+	}
 
 	/* cap <= ZT_L7_CAP_MAX; the mask (which keeps it) bounds the size
 	 * within the scratch record for the verifier */

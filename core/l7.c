@@ -123,10 +123,10 @@ struct l7_mod {
 	struct l7_proto *protos[ZT_L7_MAX_PROTOS];
 	struct l7_conn *buckets[L7_BUCKETS];
 	uint64_t nconns;
-	uint64_t events, bytes, ignored, verdict_fail, table_full, unknown_proto;
+	uint64_t events, bytes, ignored, verdict_fail, table_full, unknown_proto, no_tuple;
 	struct spanq *spans;
 	zt_metric *m_conns, *m_detect, *m_perr, *m_resync, *m_lost, *m_unreq, *m_unresp, *m_ignored, *m_unattr,
-		*m_kernel, *m_ring_ev, *m_ring_bytes, *m_ring_lost, *m_spans, *m_spans_drop, *m_records, *m_lat;
+		*m_kernel, *m_ring_ev, *m_ring_bytes, *m_ring_lost, *m_spans, *m_spans_drop, *m_records, *m_lat, *m_dropped;
 	struct l7_lq *lq[L7_LQ_BUCKETS];
 	uint32_t nlq;
 	uint64_t lq_epoch, lq_full;
@@ -150,6 +150,7 @@ static int register_self(struct l7_mod *m)
 	static const char *const l_unreq[] = { "protocol", "reason" };
 	static const char *const l_kernel[] = { "counter" };
 	static const char *const l_ring[] = { "ring" };
+	static const char *const l_reason[] = { "reason" };
 	static const char *const l_lat[] = { "container_id", "app_id", "protocol", "role", "destination", "percentile" };
 	const struct zt_metric_desc d[] = {
 		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_l7_connections", "Connections a protocol plugin is parsing now.", l_proto, 1 },
@@ -168,11 +169,12 @@ static int register_self(struct l7_mod *m)
 		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_span_queue_length", "Records waiting in the span queue for an exporter.", NULL, 0 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_span_queue_dropped_total", "Records dropped from the full span queue (oldest first).", NULL, 0 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_records_total", "Records (paired requests) made, per protocol.", l_proto, 1 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_dropped_total", "L7 data the agent could not use: verdict_failed (a claim or stop not written to the kernel map), table_full (more connections than the agent tracks), unknown_protocol (claimed by a plugin since removed), no_tuple (a message of a connection the agent does not know, without its addresses).", l_reason, 1 },
 		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_container_l7_latency_seconds", "Request latency percentiles (50, 90, 99; within 1%) over the last 30 to 60 s, per protocol, role (client: the container sent the requests; server: it answered them) and destination (empty for the server role).", l_lat, 6 },
 	};
 	zt_metric **out[] = { &m->m_conns, &m->m_detect, &m->m_perr, &m->m_resync, &m->m_lost, &m->m_unreq,
 			      &m->m_unresp, &m->m_ignored, &m->m_unattr, &m->m_kernel, &m->m_ring_ev, &m->m_ring_bytes,
-			      &m->m_ring_lost, &m->m_spans, &m->m_spans_drop, &m->m_records, &m->m_lat };
+			      &m->m_ring_lost, &m->m_spans, &m->m_spans_drop, &m->m_records, &m->m_dropped, &m->m_lat };
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
 		int err = registry_register(m->a->reg, &d[i], out[i]);
 		if (err)
@@ -232,6 +234,10 @@ static void update_self(struct l7_mod *m)
 	registry_set(m->m_ring_ev, &ring, (double)m->events);
 	registry_set(m->m_ring_bytes, &ring, (double)m->bytes);
 	registry_set(m->m_ignored, NULL, (double)m->ignored);
+	registry_set(m->m_dropped, ZT_LV(ZT_STR("verdict_failed")), (double)m->verdict_fail);
+	registry_set(m->m_dropped, ZT_LV(ZT_STR("table_full")), (double)m->table_full);
+	registry_set(m->m_dropped, ZT_LV(ZT_STR("unknown_protocol")), (double)m->unknown_proto);
+	registry_set(m->m_dropped, ZT_LV(ZT_STR("no_tuple")), (double)m->no_tuple);
 	if (m->skel) {
 		static const char *const names[] = { [ZT_L7_ST_CONNS_FULL] = "conns_full", [ZT_L7_ST_NOBUF] = "nobuf",
 						     [ZT_L7_ST_IGNORED_MSGS] = "ignored_msgs" };
@@ -826,6 +832,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (e->type != ZT_L7_DATA)
 		return 0;
 	if (!c) {
+		/* a connection user space does not know (new, or forgotten
+		 * while idle): its events carry the tuple then, unless those
+		 * were lost in the ring */
+		if (!(e->flags & ZT_L7F_TUPLE)) {
+			m->no_tuple++;
+			return 0;
+		}
 		c = conn_new(m, e);
 		if (!c)
 			return 0;

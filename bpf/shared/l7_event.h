@@ -37,6 +37,7 @@
 #define ZT_L7F_ASK 0x02         /* a rule with ZT_RULE_ASK matched: proto = who to ask first */
 #define ZT_L7F_NEW 0x04         /* the kernel created the connection's entry at this message */
 #define ZT_L7F_UNKNOWN_BUF 0x08 /* the syscall's buffer could not be located: no payload */
+#define ZT_L7F_TUPLE 0x10       /* family, addresses, ports and netns are filled in */
 
 /* zt_l7_ev.transport / rule transports (bit mask, = ZT_TRANSPORT_*) */
 #define ZT_L7_TCP 1
@@ -82,9 +83,19 @@ struct zt_l7_conn {
 	__u8 policy;
 	__u8 probes;   /* messages sent while unknown */
 	__u8 transport;
-	__u8 pad[3];
+	__u8 ntuple;   /* messages that carried the connection's tuple (saturates) */
+	__u8 pad[2];
 	__u32 vgen;    /* verdict_gen when this entry last looked for a verdict */
+	__u64 tuple_ts; /* when a message last carried the tuple */
 };
+
+/* A message carries the connection's addresses, ports and network
+ * namespace only while user space may not know them: its first
+ * ZT_L7_TUPLE_MSGS messages, and the first after ZT_L7_TUPLE_IDLE_NS
+ * without one (user space forgets idle connections after 60 s at the
+ * earliest). */
+#define ZT_L7_TUPLE_MSGS 4
+#define ZT_L7_TUPLE_IDLE_NS (30ull * 1000000000ull)
 
 /* A verdict from user space (detect() said yes, or nobody wants the
  * connection), keyed by cookie in `l7_verdicts`; the kernel applies it to
