@@ -22,8 +22,9 @@ target_include_directories(test_dns_golden PRIVATE ${ZT_DNS_DIR})
 
 # The fuzz target's corpus (fuzz/corpus/*) replayed by a plain main, so every
 # build checks that no committed input crashes or leaks.
-zt_plugin_test(test_dns_fuzz_replay SOURCES ${ZT_DNS_DIR}/fuzz/fuzz_dns.c ${ZT_DNS_DIR}/fuzz/replay.c
+zt_plugin_test(test_dns_fuzz_replay SOURCES ${ZT_DNS_DIR}/fuzz/fuzz_dns.c ${CMAKE_SOURCE_DIR}/tests/mockhost/fuzz_replay.c
   ${ZT_DNS_SOURCES})
+target_compile_definitions(test_dns_fuzz_replay PRIVATE ZT_FUZZ_CORPUS="plugins/protocol/dns/fuzz/corpus")
 target_include_directories(test_dns_fuzz_replay PRIVATE ${ZT_DNS_DIR})
 
 # libFuzzer target: cmake -DCMAKE_C_COMPILER=clang -DZEROTAP_FUZZ=ON, then

@@ -13,8 +13,9 @@ zt_plugin_test(test_http_parse SOURCES ${ZT_HTTP_DIR}/tests/test_http_parse.c ${
 zt_plugin_test(test_http_adversarial SOURCES ${ZT_HTTP_DIR}/tests/test_http_adversarial.c ${ZT_HTTP_SOURCES})
 
 # The fuzz corpus, replayed by a plain main (any compiler).
-zt_plugin_test(test_http_fuzz_replay SOURCES ${ZT_HTTP_DIR}/fuzz/replay.c ${ZT_HTTP_DIR}/fuzz/fuzz_http.c
+zt_plugin_test(test_http_fuzz_replay SOURCES ${CMAKE_SOURCE_DIR}/tests/mockhost/fuzz_replay.c ${ZT_HTTP_DIR}/fuzz/fuzz_http.c
   ${ZT_HTTP_SOURCES})
+target_compile_definitions(test_http_fuzz_replay PRIVATE ZT_FUZZ_CORPUS="plugins/protocol/http/fuzz/corpus" ZT_FUZZ_CLEANUP=fuzz_http_cleanup)
 target_include_directories(test_http_fuzz_replay PRIVATE ${ZT_HTTP_DIR})
 
 # The libFuzzer target: built when the compiler is clang (CC=clang cmake

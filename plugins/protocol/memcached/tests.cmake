@@ -11,8 +11,9 @@ zt_plugin_test(test_memcached_parse SOURCES ${ZT_MC_DIR}/tests/test_mc_parse.c $
 target_include_directories(test_memcached_parse PRIVATE ${ZT_MC_DIR})
 
 # The fuzz corpus, replayed by a plain main (any compiler).
-zt_plugin_test(test_memcached_fuzz_replay SOURCES ${ZT_MC_DIR}/fuzz/replay.c ${ZT_MC_DIR}/fuzz/fuzz_memcached.c
+zt_plugin_test(test_memcached_fuzz_replay SOURCES ${CMAKE_SOURCE_DIR}/tests/mockhost/fuzz_replay.c ${ZT_MC_DIR}/fuzz/fuzz_memcached.c
   ${ZT_MC_SOURCES})
+target_compile_definitions(test_memcached_fuzz_replay PRIVATE ZT_FUZZ_CORPUS="plugins/protocol/memcached/fuzz/corpus" ZT_FUZZ_CLEANUP=fuzz_memcached_cleanup)
 
 zt_integration_test(l7_memcached 180)
 

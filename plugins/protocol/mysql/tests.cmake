@@ -24,8 +24,9 @@ target_include_directories(test_mysql_adversarial PRIVATE ${ZT_MYSQL_DIR} ${ZT_M
 
 # The fuzz target's corpus (fuzz/corpus/*) replayed by a plain main, so every
 # build checks that no committed input crashes or leaks.
-zt_plugin_test(test_mysql_fuzz_replay SOURCES ${ZT_MYSQL_DIR}/fuzz/fuzz_mysql.c ${ZT_MYSQL_DIR}/fuzz/replay.c
+zt_plugin_test(test_mysql_fuzz_replay SOURCES ${ZT_MYSQL_DIR}/fuzz/fuzz_mysql.c ${CMAKE_SOURCE_DIR}/tests/mockhost/fuzz_replay.c
   ${ZT_MYSQL_SOURCES})
+target_compile_definitions(test_mysql_fuzz_replay PRIVATE ZT_FUZZ_CORPUS="plugins/protocol/mysql/fuzz/corpus" ZT_FUZZ_CLEANUP=fuzz_mysql_cleanup)
 target_include_directories(test_mysql_fuzz_replay PRIVATE ${ZT_MYSQL_DIR})
 
 # libFuzzer target: CC=clang cmake -DZEROTAP_FUZZ=ON, then

@@ -15,7 +15,8 @@ target_include_directories(test_pg PRIVATE ${ZT_PG_DIR})
 
 # The fuzz target's corpus (fuzz/corpus/*) replayed by a plain main (any
 # compiler), so every build checks that no committed input crashes or leaks.
-zt_plugin_test(test_pg_fuzz_replay SOURCES ${ZT_PG_DIR}/fuzz/fuzz_pg.c ${ZT_PG_DIR}/fuzz/replay.c ${ZT_PG_SOURCES})
+zt_plugin_test(test_pg_fuzz_replay SOURCES ${ZT_PG_DIR}/fuzz/fuzz_pg.c ${CMAKE_SOURCE_DIR}/tests/mockhost/fuzz_replay.c ${ZT_PG_SOURCES})
+target_compile_definitions(test_pg_fuzz_replay PRIVATE ZT_FUZZ_CORPUS="plugins/protocol/postgres/fuzz/corpus" ZT_FUZZ_CLEANUP=fuzz_pg_cleanup)
 target_include_directories(test_pg_fuzz_replay PRIVATE ${ZT_PG_DIR})
 
 # libFuzzer target: CC=clang cmake -B build-fuzz -DZEROTAP_FUZZ=ON, then

@@ -19,8 +19,9 @@ target_include_directories(test_redis_adversarial PRIVATE ${ZT_REDIS_DIR} ${ZT_R
 
 # The fuzz corpus (fuzz/corpus, seeded by fuzz/make_corpus.py) replayed by a
 # plain main, so every build (gcc too) checks that no input crashes or leaks.
-zt_plugin_test(test_redis_fuzz_replay SOURCES ${ZT_REDIS_DIR}/fuzz/fuzz_redis.c ${ZT_REDIS_DIR}/fuzz/replay.c
+zt_plugin_test(test_redis_fuzz_replay SOURCES ${ZT_REDIS_DIR}/fuzz/fuzz_redis.c ${CMAKE_SOURCE_DIR}/tests/mockhost/fuzz_replay.c
   ${ZT_REDIS_SOURCES})
+target_compile_definitions(test_redis_fuzz_replay PRIVATE ZT_FUZZ_CORPUS="plugins/protocol/redis/fuzz/corpus")
 target_include_directories(test_redis_fuzz_replay PRIVATE ${ZT_REDIS_DIR})
 
 # libFuzzer target (clang): cmake -DCMAKE_C_COMPILER=clang -DZEROTAP_FUZZ=ON, then
