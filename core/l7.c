@@ -85,6 +85,7 @@ struct l7_conn {
 	char cid[256], app[256], dest[64], actual[64];
 	uint32_t netns;
 	uint8_t actual_tries;
+	uint8_t role; /* ZT_ROLE_*, from the tcp feature (0: not known yet) */
 	/* the series this connection's records go to, cached: its labels
 	 * change only when it is attributed or its NAT destination is found
 	 * (refs_key), and by status */
@@ -364,7 +365,13 @@ static void conn_info(struct l7_mod *m, struct l7_conn *c, struct zt_conn_info *
 	memset(ci, 0, sizeof(*ci));
 	ci->struct_size = sizeof(*ci);
 	ci->transport = c->transport == ZT_L7_UDP ? ZT_TRANSPORT_UDP : ZT_TRANSPORT_TCP;
-	ci->role = ZT_ROLE_UNKNOWN;
+	/* TCP: the tcp feature's table knows who connected (its ring is read
+	 * before this one); looked up until known */
+	if (!c->role && c->transport == ZT_L7_TCP) {
+		c->role = (uint8_t)tcp_conn_role(features_tcp(m->a->features), c->netns, c->laddr, c->lport, c->raddr,
+						 c->rport);
+	}
+	ci->role = c->role;
 	ci->pid = c->tgid;
 	ci->conn_id = c->cookie;
 	ci->family = c->family;

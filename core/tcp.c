@@ -28,6 +28,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include <zerotap/protocol.h>
 #include "entities.h"
 #include "log.h"
 #include "loop.h"
@@ -698,6 +699,23 @@ void tcp_stop(struct tcp_mod *t)
 	free(t->by_tuple);
 	free(t->dq);
 	free(t);
+}
+
+int tcp_conn_role(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint16_t lport, const uint8_t *raddr,
+		  uint16_t rport)
+{
+	struct zt_addr s, d;
+	int idx;
+	if (!t)
+		return 0;
+	memcpy(s.a, laddr, 16);
+	memcpy(d.a, raddr, 16);
+	idx = tcp_conn_find_tuple(t, netns, &s, lport, &d, rport);
+	if (idx >= 0 && t->c[idx].role == ZT_TCP_CLIENT)
+		return ZT_ROLE_CLIENT;
+	if (idx >= 0 && t->c[idx].role == ZT_TCP_SERVER)
+		return ZT_ROLE_SERVER;
+	return tcp_listener_find(t, netns, &s, lport) ? ZT_ROLE_SERVER : ZT_ROLE_UNKNOWN;
 }
 
 int tcp_actual_destination(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint16_t lport,

@@ -44,6 +44,14 @@ void tcp_stop(struct tcp_mod *t);
 int tcp_actual_destination(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint16_t lport,
 			   const uint8_t *raddr, uint16_t rport, char *out, size_t len);
 
+/* The process's side of the TCP connection with this 4-tuple (local first,
+ * IPv4-mapped) in netns, as the protocol ABI's ZT_ROLE_*: CLIENT (it
+ * connected) or SERVER (it accepted) from the connection table, else
+ * SERVER when a listener the agent knows holds the local port, else
+ * ZT_ROLE_UNKNOWN. */
+int tcp_conn_role(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint16_t lport, const uint8_t *raddr,
+		  uint16_t rport);
+
 /* libbpf ring_buffer sample callback for the `tcp_rb` ring. */
 int tcp_on_event(void *ctx, void *data, size_t size);
 /* Called before every drain of `tcp_rb` (after the process ring): retries

@@ -116,7 +116,8 @@ struct zt_detect_rule {
 struct zt_conn_info {
 	uint32_t struct_size;
 	uint32_t transport; /* ZT_TRANSPORT_TCP or ZT_TRANSPORT_UDP */
-	uint32_t role;      /* ZT_ROLE_*; a plugin that can tell better may ignore it */
+	uint32_t role;      /* ZT_ROLE_*: TCP from the core's connection table; UNKNOWN for UDP
+			     * or when not known. A plugin that can tell better may ignore it */
 	uint32_t pid;       /* tgid of the process that owns the socket */
 	uint64_t conn_id;   /* unique per connection for the agent's lifetime */
 	uint16_t family;    /* 4 or 6 */
