@@ -715,7 +715,11 @@ int tcp_conn_role(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint1
 		return ZT_ROLE_CLIENT;
 	if (idx >= 0 && t->c[idx].role == ZT_TCP_SERVER)
 		return ZT_ROLE_SERVER;
-	return tcp_listener_find(t, netns, &s, lport) ? ZT_ROLE_SERVER : ZT_ROLE_UNKNOWN;
+	if (tcp_listener_find(t, netns, &s, lport))
+		return ZT_ROLE_SERVER;
+	/* a client of a server on this host (a loopback peer, or one of the
+	 * same namespace) whose connect the table has not seen yet */
+	return tcp_listener_find(t, netns, &d, rport) ? ZT_ROLE_CLIENT : ZT_ROLE_UNKNOWN;
 }
 
 int tcp_actual_destination(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint16_t lport,

@@ -47,8 +47,8 @@ int tcp_actual_destination(struct tcp_mod *t, uint32_t netns, const uint8_t *lad
 /* The process's side of the TCP connection with this 4-tuple (local first,
  * IPv4-mapped) in netns, as the protocol ABI's ZT_ROLE_*: CLIENT (it
  * connected) or SERVER (it accepted) from the connection table, else
- * SERVER when a listener the agent knows holds the local port, else
- * ZT_ROLE_UNKNOWN. */
+ * SERVER when a listener the agent knows holds the local port, CLIENT when
+ * one holds the remote address and port, else ZT_ROLE_UNKNOWN. */
 int tcp_conn_role(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint16_t lport, const uint8_t *raddr,
 		  uint16_t rport);
 
