@@ -440,6 +440,7 @@ static int conn_open(struct l7_mod *m, struct l7_conn *c, struct l7_proto *p)
 	p->conns_total++;
 	l7_pair_free(&c->pair, NULL);
 	l7_pair_init(&c->pair, p->ops.max_pending, p->ops.request_timeout_ns);
+	l7_pair_early_window(&c->pair, L7_EARLY_WINDOW_NS);
 	return 0;
 }
 
@@ -950,7 +951,7 @@ static void on_tick(void *arg)
 				conn_free(m, c);
 				continue;
 			}
-			if (c->proto && c->pair.len)
+			if (c->proto && (c->pair.len || c->pair.early))
 				l7_pair_expire(&c->pair, now, on_record, c, &c->proto->pst);
 			if (c->npend)
 				pend_settle(m, c, now);

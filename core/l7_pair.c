@@ -23,6 +23,14 @@ struct l7_pending {
 	} attr[L7_ATTR_MAX];
 };
 
+struct l7_early {
+	uint32_t used, dir, pairing, status;
+	uint64_t id, start_ns, end_ns, size;
+	uint16_t slen, elen;
+	char status_label[L7_STATUS_MAX];
+	char error[64];
+};
+
 static size_t cut(const struct zt_str *s, size_t max)
 {
 	if (!s->ptr)
@@ -41,6 +49,11 @@ int l7_pair_init(struct l7_pairer *p, uint32_t max_pending, uint64_t timeout_ns)
 	p->max = max_pending ? max_pending : 1024;
 	p->timeout_ns = timeout_ns ? timeout_ns : 30000000000ull;
 	return 0;
+}
+
+void l7_pair_early_window(struct l7_pairer *p, uint64_t window_ns)
+{
+	p->early_window_ns = window_ns;
 }
 
 static struct l7_pending *slot(const struct l7_pairer *p, uint32_t i)
@@ -88,6 +101,10 @@ static void trim(struct l7_pairer *p)
 
 void l7_pair_free(struct l7_pairer *p, struct l7_pair_stats *st)
 {
+	for (uint32_t i = 0; p->early && i < L7_EARLY_MAX; i++)
+		if (p->early[i].used && st)
+			st->unmatched_responses++;
+	free(p->early);
 	for (uint32_t i = 0; p->q && i < p->len; i++) {
 		struct l7_pending *q = slot(p, i);
 		if (q->used) {
@@ -210,6 +227,75 @@ static int store(struct l7_pending *q, uint32_t dir, const struct zt_frame *f)
 	return 0;
 }
 
+static void expire_early(struct l7_pairer *p, uint64_t now_ns, struct l7_pair_stats *st);
+
+/* A response with no request waiting: kept for a moment (see l7_pair.h).
+ * 1 if kept; 0 when there is no room (it is then unmatched). */
+static int keep_early(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, struct l7_pair_stats *st)
+{
+	struct l7_early *e = NULL;
+	if (!p->early_window_ns)
+		return 0;
+	expire_early(p, f->end_ns ? f->end_ns : f->start_ns, st); /* older ones found no request */
+	if (!p->early && !(p->early = calloc(L7_EARLY_MAX, sizeof(*p->early))))
+		return 0;
+	for (uint32_t i = 0; i < L7_EARLY_MAX && !e; i++)
+		if (!p->early[i].used)
+			e = &p->early[i];
+	if (!e)
+		return 0;
+	memset(e, 0, sizeof(*e));
+	e->used = 1;
+	e->dir = dir;
+	e->pairing = f->pairing == ZT_PAIR_ID ? ZT_PAIR_ID : ZT_PAIR_FIFO;
+	e->status = f->status;
+	e->id = f->id;
+	e->start_ns = f->start_ns;
+	e->end_ns = f->end_ns ? f->end_ns : f->start_ns;
+	e->size = f->size;
+	e->slen = (uint16_t)cut(&f->status_label, sizeof(e->status_label));
+	memcpy(e->status_label, f->status_label.ptr ? f->status_label.ptr : "", e->slen);
+	e->elen = (uint16_t)cut(&f->error, sizeof(e->error));
+	memcpy(e->error, f->error.ptr ? f->error.ptr : "", e->elen);
+	return 1;
+}
+
+/* The request just stored (q) takes a response that came before it, if
+ * one from the other direction ended at most L7_EARLY_WINDOW_NS before
+ * the request's own timestamp. */
+static void take_early(struct l7_pairer *p, struct l7_pending *q, l7_record_fn out, void *ctx)
+{
+	for (uint32_t i = 0; p->early && i < L7_EARLY_MAX; i++) {
+		struct l7_early *e = &p->early[i];
+		if (!e->used || e->dir == q->dir || e->pairing != q->pairing ||
+		    (e->pairing == ZT_PAIR_ID && e->id != q->id) || e->end_ns + p->early_window_ns < q->start_ns)
+			continue;
+		struct zt_frame f = {
+			.struct_size = sizeof(f), .type = ZT_FRAME_RESPONSE, .pairing = e->pairing, .id = e->id,
+			.start_ns = e->start_ns, .end_ns = e->end_ns, .size = e->size, .status = e->status,
+			.status_label = { e->status_label, e->slen }, .error = { e->error, e->elen },
+		};
+		struct l7_record r;
+		record_of(&r, q, &f);
+		e->used = 0;
+		if (out)
+			out(ctx, &r);
+		release(q);
+		trim(p);
+		return;
+	}
+}
+
+/* Early responses no request took in time are unmatched. */
+static void expire_early(struct l7_pairer *p, uint64_t now_ns, struct l7_pair_stats *st)
+{
+	for (uint32_t i = 0; p->early && i < L7_EARLY_MAX; i++)
+		if (p->early[i].used && p->early[i].end_ns + p->early_window_ns < now_ns) {
+			p->early[i].used = 0;
+			st->unmatched_responses++;
+		}
+}
+
 int l7_pair_frame(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, l7_record_fn out, void *ctx,
 		  struct l7_pair_stats *st)
 {
@@ -269,6 +355,7 @@ int l7_pair_frame(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, l
 			return -ENOMEM;
 		p->len++;
 		st->requests++;
+		take_early(p, slot(p, p->len - 1), out, ctx);
 		return rc;
 	}
 	/* response */
@@ -292,12 +379,14 @@ int l7_pair_frame(struct l7_pairer *p, uint32_t dir, const struct zt_frame *f, l
 		trim(p);
 		return 0;
 	}
-	st->unmatched_responses++;
+	if (!keep_early(p, dir, f, st))
+		st->unmatched_responses++;
 	return 0;
 }
 
 void l7_pair_expire(struct l7_pairer *p, uint64_t now_ns, l7_record_fn out, void *ctx, struct l7_pair_stats *st)
 {
+	expire_early(p, now_ns, st);
 	for (uint32_t i = 0; i < p->len; i++) {
 		struct l7_pending *q = slot(p, i);
 		if (q->used && q->start_ns + p->timeout_ns <= now_ns) {

@@ -45,12 +45,26 @@ struct l7_record {
 typedef void (*l7_record_fn)(void *ctx, const struct l7_record *r);
 
 struct l7_pending; /* one unanswered request */
+struct l7_early;   /* a response seen before its request (see l7_pair_frame) */
 
 struct l7_pairer {
 	struct l7_pending *q; /* ring of cap slots, grown on demand up to max */
 	uint32_t head, len, max, cap;
 	uint64_t timeout_ns;
+	struct l7_early *early; /* L7_EARLY_MAX, allocated at the first one */
+	uint64_t early_window_ns; /* 0: a response with no request is unmatched at once */
 };
+
+/*
+ * A response may reach the core before its request: a client whose reads
+ * and writes run on two threads (Go's net/http) can read the answer
+ * before the tracepoint at the end of its write syscall fires. Such a
+ * response waits (at most L7_EARLY_MAX per connection); a request that
+ * comes within L7_EARLY_WINDOW_NS of its end takes it. The record then has
+ * no latency (the request's timestamp is later than the answer's).
+ */
+#define L7_EARLY_MAX 2
+#define L7_EARLY_WINDOW_NS 1000000ull /* the agent's window (l7_pair_early_window) */
 
 struct l7_pair_stats {
 	uint64_t requests, responses;
@@ -62,6 +76,10 @@ struct l7_pair_stats {
 
 /* max_pending 0 = 1024, timeout_ns 0 = 30 s. */
 int l7_pair_init(struct l7_pairer *p, uint32_t max_pending, uint64_t timeout_ns);
+/* Turns on holding early responses (see above) for window_ns; off after
+ * init. The agent turns it on; the mock host leaves it off (its plugin
+ * tests use synthetic timestamps a few ns apart). */
+void l7_pair_early_window(struct l7_pairer *p, uint64_t window_ns);
 /* Drops what is pending (counted in unanswered_at_close). */
 void l7_pair_free(struct l7_pairer *p, struct l7_pair_stats *st);
 /*

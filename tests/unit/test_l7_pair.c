@@ -121,11 +121,12 @@ static void test_fifo_growth_and_blobs(void **state)
 		assert_string_equal(got[i].method, "QUERY");
 		check_stmt(&got[i], i, lens[i % 7]);
 	}
-	/* one response too many */
+	/* one response too many (no early window here: unmatched at once) */
 	response(&p, 9999, ZT_STATUS_OK, &st);
 	assert_int_equal(st.unmatched_responses, 1);
 	assert_int_equal(ngot, 40);
 	l7_pair_free(&p, &st);
+	assert_int_equal(st.unmatched_responses, 1);
 	assert_int_equal(st.unanswered_at_close, 0);
 }
 
@@ -184,12 +185,55 @@ static void test_by_id(void **state)
 	l7_pair_free(&p, &st);
 }
 
+/* A response before its request (a client that reads on another thread
+ * than it writes): the request that follows within the window takes it;
+ * one that comes later does not, and the early response is unmatched. */
+static void test_early_response(void **state)
+{
+	(void)state;
+	struct l7_pairer p;
+	struct l7_pair_stats st = { 0 };
+	assert_int_equal(l7_pair_init(&p, 0, 1000000000ull), 0);
+	l7_pair_early_window(&p, L7_EARLY_WINDOW_NS);
+	response(&p, 5000, ZT_STATUS_FAILED, &st); /* the answer, read at 5000 */
+	assert_int_equal(ngot, 0);
+	assert_int_equal(st.unmatched_responses, 0);
+	request(&p, 4900 + 200000, 30, &st); /* its request's tracepoint, 0.2 ms later */
+	assert_int_equal(ngot, 1);
+	assert_int_equal(got[0].status, ZT_STATUS_FAILED);
+	assert_true(got[0].end < got[0].start); /* no latency to tell */
+	check_stmt(&got[0], 4900 + 200000, 30);
+	assert_int_equal(l7_pair_pending(&p), 0);
+
+	/* an orphan: nothing takes it within the window */
+	response(&p, 10000000, ZT_STATUS_OK, &st);
+	request(&p, 10000000 + 2 * L7_EARLY_WINDOW_NS, 5, &st);
+	assert_int_equal(ngot, 1);
+	assert_int_equal(l7_pair_pending(&p), 1);
+	l7_pair_expire(&p, 10000000 + 3 * L7_EARLY_WINDOW_NS, out, NULL, &st);
+	assert_int_equal(st.unmatched_responses, 1);
+	/* the normal order still works after it */
+	response(&p, 10000000 + 3 * L7_EARLY_WINDOW_NS, ZT_STATUS_OK, &st);
+	assert_int_equal(ngot, 2);
+	assert_int_equal(got[1].status, ZT_STATUS_OK);
+	assert_true(got[1].end > got[1].start);
+	/* more early answers than room: the extra one is unmatched at once,
+	 * and what waits is counted at close */
+	response(&p, 20000000, ZT_STATUS_OK, &st);
+	response(&p, 20000001, ZT_STATUS_OK, &st);
+	response(&p, 20000002, ZT_STATUS_OK, &st);
+	assert_int_equal(st.unmatched_responses, 2);
+	l7_pair_free(&p, &st);
+	assert_int_equal(st.unmatched_responses, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_fifo_growth_and_blobs, setup),
 		cmocka_unit_test_setup(test_evict_compact_expire, setup),
 		cmocka_unit_test_setup(test_by_id, setup),
+		cmocka_unit_test_setup(test_early_response, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
