@@ -20,25 +20,11 @@ rounds=${2:-5}
 secs=${3:-10}
 port=${HTTPB_PORT:-18090}
 prom=${HTTPB_PROM_PORT:-19107}
+source "$src/bench/lib.sh"
 
-for c in nginx wrk hey curl; do command -v $c >/dev/null || { echo "http bench: $c is not installed" >&2; exit 1; }; done
-[ "$(id -u)" = 0 ] || { echo "http bench: run as root" >&2; exit 1; }
-[ -f "$build/plugins-out/http.so" ] || { echo "http bench: $build/plugins-out/http.so not built" >&2; exit 1; }
-for p in $port $prom; do
-	if ss -Htln "sport = :$p" | grep -q .; then echo "http bench: port $p in use" >&2; exit 1; fi
-done
-
-tmp=$(mktemp -d /tmp/zt-httpb.XXXXXX)
-nginx_pid='' agent_pid=''
-cgdirs=()
-cleanup() {
-	set +e
-	for p in $agent_pid $nginx_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init http http nginx wrk hey curl
+bench_ports "$port" "$prom"
+bench_setup httpb cli nginx
 
 mkdir -p "$tmp/nginx/logs" "$tmp/www"
 printf 'hello\n' >"$tmp/www/index.html"
@@ -57,77 +43,18 @@ http {
 }
 EOF
 
-cg=zt-httpb-$$
-if [ -f /sys/fs/cgroup/cgroup.controllers ]; then bases=(/sys/fs/cgroup); else
-	bases=(/sys/fs/cgroup/memory)
-	[ -f /sys/fs/cgroup/unified/cgroup.procs ] && bases+=(/sys/fs/cgroup/unified)
-fi
-for name in "$cg-cli" "$cg-nginx"; do
-	for b in "${bases[@]}"; do mkdir "$b/$name" && cgdirs+=("$b/$name"); done
-done
-in_cg() {
-	local b n=$1
-	shift
-	for b in "${bases[@]}"; do echo "$BASHPID" >"$b/$n/cgroup.procs"; done
-	exec "$@"
-}
 wait_http() {
 	local i
 	for ((i = 0; i < 200; i++)); do curl -sf -o /dev/null --max-time 1 "$1" && return 0; sleep 0.05; done
-	echo "http bench: $1 did not answer" >&2
-	return 1
+	bench_die "$1 did not answer"
 }
-in_cg "$cg-nginx" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx.err" &
-nginx_pid=$!
+in_cg nginx nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx.err" &
+bench_stop_on_exit TERM $!
 wait_http "http://127.0.0.1:$port/"
 
-cat >"$tmp/zerotap.json" <<JSON
-{ "agent": { "plugin_dir": "$build/plugins-out" },
-  "plugins": {
-    "process": { "enabled": true, "config": { "container_ttl_ms": 600000 } },
-    "http": { "enabled": true },
-    "prometheus": { "enabled": true, "config": { "listen": "127.0.0.1:$prom" } } } }
-JSON
-scrape() { curl -sf --max-time 5 "http://127.0.0.1:$prom/metrics" -o "$1"; }
-value() { # FILE NAME LABEL_SUBSTRING... : sum of the matching samples
-	local f=$1 n=$2
-	shift 2
-	awk -v n="$n" -v subs="$*" '
-	BEGIN { k = split(subs, s, " ") }
-	/^#/ { next }
-	{ m = $0; sub(/[{ ].*/, "", m); if (m != n) next
-	  for (i = 1; i <= k; i++) if (!index($0, s[i])) next
-	  v += $NF }
-	END { printf "%.0f\n", v }' "$f"
-}
-start_agent() {
-	"$build/core/zerotap" --config "$tmp/zerotap.json" 2>"$tmp/agent.log" &
-	agent_pid=$!
-	wait_http "http://127.0.0.1:$prom/metrics"
-	local i
-	for ((i = 0; i < 50; i++)); do
-		scrape "$tmp/up"
-		grep -q '^zerotap_feature_up{.*feature="l7".*} 1' "$tmp/up" && return 0
-		sleep 0.1
-	done
-	echo "http bench: the agent's l7 feature is not up" >&2
-	tail -20 "$tmp/agent.log" >&2
-	exit 1
-}
-stop_agent() { kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=; }
-ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-hz=$(getconf CLK_TCK)
-pct() { awk -v x="$1" -v w="$2" 'BEGIN { printf "%.1f", x / w * 100 }'; }
-client() { # LOG CMD... : runs the client in its cgroup
-	local log=$1
-	shift
-	in_cg "$cg-cli" "$@" >"$log" 2>&1 &
-	wait $!
-}
+bench_agent_config '"http": { "enabled": true }'
 url="http://127.0.0.1:$port/index.html"
 dest="127.0.0.1:$port"
-ring_lost() { value "$1" zerotap_ringbuf_lost_events_total 'ring="l7"'; }
 agent_reqs() { value "$1" container_http_requests_total "container_id=\"/$cg-cli\"" "destination=\"$dest\""; }
 
 client "$tmp/warm.log" wrk -t1 -c32 -d3s "$url"
@@ -140,25 +67,12 @@ for ((r = 1; r <= rounds; r++)); do
 	for mode in $order; do
 		sleep 1
 		acpu=- lost=- cmp=-
-		if [ $mode = on ]; then
-			start_agent
-			sleep 2.2
-			scrape "$tmp/before"
-			t0=$(ticks "$agent_pid")
-		fi
-		s0=$(date +%s.%N)
+		[ $mode = off ] || window_begin
 		client "$tmp/wrk.$r.$mode.log" wrk -t1 -c32 -d"${secs}s" "$url"
-		s1=$(date +%s.%N)
 		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk.$r.$mode.log")
 		req=$(awk '/requests in/ { print $1 }' "$tmp/wrk.$r.$mode.log")
-		win=$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')
 		if [ $mode = on ]; then
-			t1=$(ticks "$agent_pid")
-			sleep 2.2
-			scrape "$tmp/after"
-			acpu=$(pct "$(awk -v t="$((t1 - t0))" -v hz="$hz" 'BEGIN { print t / hz }')" "$win")
-			lost=$(($(ring_lost "$tmp/after") - $(ring_lost "$tmp/before")))
-			n=$(($(agent_reqs "$tmp/after") - $(agent_reqs "$tmp/before")))
+			window_end agent_reqs
 			cmp="$n / $req"
 			[ "$n" = "$req" ] || cmp+=" (**$((n - req))**)"
 			stop_agent
@@ -167,7 +81,6 @@ for ((r = 1; r <= rounds; r++)); do
 		rows+=("| $r | $mode | $rps | $req | $acpu | $lost | $cmp |")
 	done
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratios=() offs=()
 for ((r = 1; r <= rounds; r++)); do
 	ratios+=("$(awk -v a="${rps_of[$r,off]}" -v b="${rps_of[$r,on]}" 'BEGIN { printf "%.4f", b / a }')")
@@ -177,22 +90,11 @@ ratio=$(median "${ratios[@]}")
 off_med=$(median "${offs[@]}")
 
 # ---- fixed 10k/s with the agent on: its CPU and RSS
-start_agent
-sleep 2.2
-scrape "$tmp/before"
-t0=$(ticks "$agent_pid")
-s0=$(date +%s.%N)
+window_begin
 client "$tmp/hey10k.log" hey -z "${secs}s" -c 10 -q 1000 "$url"
-s1=$(date +%s.%N)
-t1=$(ticks "$agent_pid")
-rss=$(rss_kib "$agent_pid")
-win=$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')
-cpu10k=$(pct "$(awk -v t="$((t1 - t0))" -v hz="$hz" 'BEGIN { print t / hz }')" "$win")
+window_end agent_reqs
+cpu10k=$acpu lost10k=$lost n10k=$n
 rate10k=$(awk '/Requests\/sec:/ { print $2 }' "$tmp/hey10k.log")
-sleep 2.2
-scrape "$tmp/after"
-lost10k=$(($(ring_lost "$tmp/after") - $(ring_lost "$tmp/before")))
-n10k=$(($(agent_reqs "$tmp/after") - $(agent_reqs "$tmp/before")))
 hey10k=$(awk '/\[200\]/ { print $2 }' "$tmp/hey10k.log")
 stop_agent
 

@@ -402,7 +402,6 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	e->cookie = cookie;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->offset = off;
-	/* cgroup_id stays 0: user space attributes by tgid */
 	e->tgid = tgid;
 	e->len = ret;
 	e->cap_len = cap;

@@ -780,7 +780,7 @@ static void detect(struct l7_mod *m, struct l7_conn *c, const struct zt_l7_ev *e
 		.peer_family = e->peer_family,
 		.peer_port = e->peer_port,
 	};
-	int asked = 0, open = 0;
+	int open = 0;
 
 	memcpy(ch.peer_addr, e->peer_addr, 16);
 	conn_info(m, c, &ci);
@@ -795,7 +795,6 @@ static void detect(struct l7_mod *m, struct l7_conn *c, const struct zt_l7_ev *e
 				c->said_no |= 1ull << i;
 				continue;
 			}
-			asked++;
 			uint32_t v = p->ops.detect(p->state, &ci, &ch);
 			if (v == ZT_DETECT_YES) {
 				p->by_detect++;
@@ -814,7 +813,6 @@ static void detect(struct l7_mod *m, struct l7_conn *c, const struct zt_l7_ev *e
 	c->probes++;
 	if (!open || c->probes >= ZT_L7_PROBE_MSGS)
 		conn_ignore(m, c);
-	(void)asked;
 }
 
 static int on_event(void *ctx, void *data, size_t size)

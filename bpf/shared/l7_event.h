@@ -113,7 +113,6 @@ struct zt_l7_ev {
 	__u64 cookie;
 	__u64 ts_ns;
 	__u64 offset;    /* stream offset of the message's first byte in its direction */
-	__u64 cgroup_id;
 	__u32 tgid;
 	__u32 len;       /* the message's full length */
 	__u32 cap_len;   /* payload bytes in this record */

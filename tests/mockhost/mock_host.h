@@ -212,6 +212,24 @@ int mock_conn_open(struct mock_plugin *p, const struct zt_conn_info *ci, struct 
 uint32_t mock_conn_message(struct mock_conn *c, uint32_t dir, const void *data, size_t len, uint64_t ts_ns);
 uint32_t mock_conn_message_cap(struct mock_conn *c, uint32_t dir, const void *data, size_t len, size_t capture,
 			       uint64_t ts_ns);
+/* One message of a recorded exchange (a golden stream). */
+struct mock_msg {
+	int from_client; /* 1: the client wrote it; 0: the server did */
+	uint8_t *data;
+	size_t len;
+};
+#define MOCK_CHUNK_WHOLE 0  /* each message as recorded */
+#define MOCK_CHUNK_BYTES 1  /* every byte its own message */
+#define MOCK_CHUNK_RANDOM 2 /* seeded random sizes: a third of them 1..16 bytes, the rest 1..piece_max */
+/*
+ * Feeds a recorded exchange to c as the process on the `role` side saw it
+ * (the client's messages are its egress when role is ZT_ROLE_CLIENT). With
+ * BYTES or RANDOM each run of consecutive messages of one direction is cut
+ * again, across the recorded message boundaries. Each message goes through
+ * mock_conn_message_cap with `capture`; timestamps are *ts += 1000.
+ */
+void mock_conn_replay(struct mock_conn *c, uint32_t role, const struct mock_msg *m, size_t n, uint32_t chunking,
+		      size_t capture, size_t piece_max, unsigned seed, uint64_t *ts);
 /* The same for a UDP datagram of an unconnected socket, with the peer the
  * kernel reports from sendto/recvfrom (family 4 or 6, port, IPv6 or
  * IPv4-mapped address; family 0 = unknown). */

@@ -379,3 +379,41 @@ int mock_rules_match(struct mock_plugin *p, const struct zt_conn_info *ci, uint3
 	}
 	return 0;
 }
+
+void mock_conn_replay(struct mock_conn *c, uint32_t role, const struct mock_msg *m, size_t n, uint32_t chunking,
+		      size_t capture, size_t piece_max, unsigned seed, uint64_t *ts)
+{
+	for (size_t i = 0; i < n;) {
+		/* a run of messages of one direction */
+		size_t j = i, total = 0;
+		while (j < n && m[j].from_client == m[i].from_client)
+			total += m[j++].len;
+		uint32_t dir = (m[i].from_client == (role == ZT_ROLE_CLIENT)) ? ZT_DIR_EGRESS : ZT_DIR_INGRESS;
+		if (chunking == MOCK_CHUNK_WHOLE) {
+			for (; i < j; i++)
+				mock_conn_message_cap(c, dir, m[i].data, m[i].len, capture, *ts += 1000);
+			continue;
+		}
+		uint8_t *run = malloc(total ? total : 1);
+		size_t off = 0;
+		if (!run)
+			abort();
+		for (; i < j; i++) {
+			memcpy(run + off, m[i].data, m[i].len);
+			off += m[i].len;
+		}
+		for (off = 0; off < total;) {
+			size_t k = 1;
+			if (chunking == MOCK_CHUNK_RANDOM) {
+				seed = seed * 1103515245u + 12345u;
+				unsigned x = (seed >> 8) & 0xffffff;
+				k = x % 3 == 0 ? 1 + x / 3 % 16 : 1 + x / 3 % piece_max;
+			}
+			if (k > total - off)
+				k = total - off;
+			mock_conn_message_cap(c, dir, run + off, k, capture, *ts += 1000);
+			off += k;
+		}
+		free(run);
+	}
+}

@@ -94,14 +94,14 @@ int golden_load(const char *path, struct golden_stream *s)
 		}
 		if (s->n == mcap) {
 			mcap = mcap ? 2 * mcap : 64;
-			struct golden_msg *m = realloc(s->m, mcap * sizeof(*m));
+			struct mock_msg *m = realloc(s->m, mcap * sizeof(*m));
 			if (!m) {
 				err = -ENOMEM;
 				break;
 			}
 			s->m = m;
 		}
-		struct golden_msg *m = &s->m[s->n];
+		struct mock_msg *m = &s->m[s->n];
 		m->from_client = line[0] == 'c';
 		m->data = malloc(len);
 		if (!m->data) {
@@ -153,39 +153,7 @@ int golden_replay(struct mock_plugin *p, const struct golden_stream *s, const st
 	memset(r, 0, sizeof(*r));
 	if ((err = mock_conn_open(p, &ci, &c)))
 		return err;
-	for (size_t i = 0; i < s->n;) {
-		/* a run of messages of one direction */
-		size_t j = i, total = 0;
-		while (j < s->n && s->m[j].from_client == s->m[i].from_client)
-			total += s->m[j++].len;
-		uint32_t dir = (s->m[i].from_client == (o->role == ZT_ROLE_CLIENT)) ? ZT_DIR_EGRESS : ZT_DIR_INGRESS;
-		if (o->chunking == CHUNK_WHOLE) {
-			for (; i < j; i++)
-				mock_conn_message_cap(c, dir, s->m[i].data, s->m[i].len, o->capture, ts += 1000);
-			continue;
-		}
-		uint8_t *run = malloc(total ? total : 1);
-		size_t off = 0;
-		if (!run)
-			abort();
-		for (; i < j; i++) {
-			memcpy(run + off, s->m[i].data, s->m[i].len);
-			off += s->m[i].len;
-		}
-		for (off = 0; off < total;) {
-			size_t n = 1;
-			if (o->chunking == CHUNK_RANDOM) {
-				seed = seed * 1103515245u + 12345u;
-				unsigned x = (seed >> 8) & 0xffffff;
-				n = x % 3 == 0 ? 1 + x / 3 % 16 : 1 + x / 3 % piece_max; /* many small pieces */
-			}
-			if (n > total - off)
-				n = total - off;
-			mock_conn_message_cap(c, dir, run + off, n, o->capture, ts += 1000);
-			off += n;
-		}
-		free(run);
-	}
+	mock_conn_replay(c, o->role, s->m, s->n, o->chunking, o->capture, piece_max, seed, &ts);
 	r->st = mock_conn_stats(c);
 	mock_conn_close(c);
 	for (size_t k = first; k < mock_record_count(); k++) {

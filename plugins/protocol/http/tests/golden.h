@@ -12,14 +12,8 @@
 
 #include "mock_host.h"
 
-struct golden_msg {
-	int from_client; /* 1: "c", the client wrote it; 0: "s" */
-	uint8_t *data;
-	size_t len;
-};
-
 struct golden_stream {
-	struct golden_msg *m;
+	struct mock_msg *m;
 	size_t n;
 };
 
@@ -28,9 +22,9 @@ int golden_load(const char *path, struct golden_stream *s);
 void golden_free(struct golden_stream *s);
 
 /* How a replay cuts the stream into messages. */
-#define CHUNK_WHOLE 0  /* as recorded */
-#define CHUNK_BYTES 1  /* every byte its own message */
-#define CHUNK_RANDOM 2 /* seeded random sizes, 1..capture */
+#define CHUNK_WHOLE MOCK_CHUNK_WHOLE  /* as recorded */
+#define CHUNK_BYTES MOCK_CHUNK_BYTES  /* every byte its own message */
+#define CHUNK_RANDOM MOCK_CHUNK_RANDOM /* seeded random sizes, 1..capture */
 
 struct replay_opts {
 	uint32_t role;   /* ZT_ROLE_CLIENT: the client's lines are egress; SERVER: ingress */

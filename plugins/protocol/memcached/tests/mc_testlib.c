@@ -52,13 +52,13 @@ static int add_msg(struct golden_conn *c, int from_client, const char *hex)
 		return -EINVAL;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct golden_msg *m = realloc(c->m, cap * sizeof(*m));
+		struct mock_msg *m = realloc(c->m, cap * sizeof(*m));
 		if (!m)
 			return -ENOMEM;
 		c->m = m;
 		c->cap = cap;
 	}
-	struct golden_msg *m = &c->m[c->n];
+	struct mock_msg *m = &c->m[c->n];
 	m->from_client = from_client;
 	m->len = hl / 2;
 	if (!(m->data = malloc(m->len ? m->len : 1)))
@@ -152,38 +152,7 @@ static void replay_conn(struct mock_plugin *p, const struct golden_conn *gc, con
 
 	if (mock_conn_open(p, &ci, &c))
 		abort();
-	for (size_t i = 0; i < gc->n;) {
-		size_t j = i, total = 0;
-		while (j < gc->n && gc->m[j].from_client == gc->m[i].from_client)
-			total += gc->m[j++].len;
-		uint32_t dir = (gc->m[i].from_client == (o->role == ZT_ROLE_CLIENT)) ? ZT_DIR_EGRESS : ZT_DIR_INGRESS;
-		if (o->chunking == CHUNK_WHOLE) {
-			for (; i < j; i++)
-				mock_conn_message_cap(c, dir, gc->m[i].data, gc->m[i].len, o->capture, ts += 1000);
-			continue;
-		}
-		uint8_t *run = malloc(total ? total : 1);
-		size_t off = 0;
-		if (!run)
-			abort();
-		for (; i < j; i++) {
-			memcpy(run + off, gc->m[i].data, gc->m[i].len);
-			off += gc->m[i].len;
-		}
-		for (off = 0; off < total;) {
-			size_t n = 1;
-			if (o->chunking == CHUNK_RANDOM) {
-				seed = seed * 1103515245u + 12345u;
-				unsigned x = (seed >> 8) & 0xffffff;
-				n = x % 3 == 0 ? 1 + x / 3 % 16 : 1 + x / 3 % piece_max;
-			}
-			if (n > total - off)
-				n = total - off;
-			mock_conn_message_cap(c, dir, run + off, n, o->capture, ts += 1000);
-			off += n;
-		}
-		free(run);
-	}
+	mock_conn_replay(c, o->role, gc->m, gc->n, o->chunking, o->capture, piece_max, seed, &ts);
 	struct mock_l7_stats st = mock_conn_stats(c);
 	mock_conn_close(c);
 	r->st.parse_errors += st.parse_errors;

@@ -14,14 +14,8 @@
 
 const struct zt_plugin_desc *zt_builtin_entry_memcached(void);
 
-struct golden_msg {
-	int from_client; /* "c": the client wrote it; "s": the server */
-	uint8_t *data;
-	size_t len;
-};
-
 struct golden_conn {
-	struct golden_msg *m;
+	struct mock_msg *m;
 	size_t n, cap;
 };
 
@@ -36,9 +30,9 @@ struct golden {
 int golden_load(const char *path, struct golden *g);
 void golden_free(struct golden *g);
 
-#define CHUNK_WHOLE 0  /* as recorded, with the plugin's capture */
-#define CHUNK_BYTES 1  /* every byte its own message */
-#define CHUNK_RANDOM 2 /* seeded random sizes */
+#define CHUNK_WHOLE MOCK_CHUNK_WHOLE  /* as recorded, with the plugin's capture */
+#define CHUNK_BYTES MOCK_CHUNK_BYTES  /* every byte its own message */
+#define CHUNK_RANDOM MOCK_CHUNK_RANDOM /* seeded random sizes */
 
 struct replay {
 	uint32_t role;  /* ZT_ROLE_CLIENT: the client's messages are egress */

@@ -24,12 +24,12 @@ static int add_msg(struct golden *g, size_t *cap, int from_client, const char *h
 		return -EINVAL;
 	if (g->n == *cap) {
 		*cap = *cap ? *cap * 2 : 64;
-		struct golden_msg *m = realloc(g->m, *cap * sizeof(*m));
+		struct mock_msg *m = realloc(g->m, *cap * sizeof(*m));
 		if (!m)
 			return -ENOMEM;
 		g->m = m;
 	}
-	struct golden_msg *m = &g->m[g->n];
+	struct mock_msg *m = &g->m[g->n];
 	m->from_client = from_client;
 	m->len = hl / 2;
 	m->data = malloc(m->len ? m->len : 1);
@@ -116,38 +116,7 @@ int golden_replay(struct mock_plugin *p, const struct golden *g, const struct re
 	}
 	if ((err = mock_conn_open(p, &ci, &c)))
 		return err;
-	for (size_t i = 0; i < g->n;) {
-		size_t j = i, total = 0;
-		while (j < g->n && g->m[j].from_client == g->m[i].from_client)
-			total += g->m[j++].len;
-		uint32_t dir = (g->m[i].from_client == (o->role == ZT_ROLE_CLIENT)) ? ZT_DIR_EGRESS : ZT_DIR_INGRESS;
-		if (o->chunking == CHUNK_WHOLE) {
-			for (; i < j; i++)
-				mock_conn_message_cap(c, dir, g->m[i].data, g->m[i].len, o->capture, ts += 1000);
-			continue;
-		}
-		uint8_t *run = malloc(total ? total : 1);
-		size_t off = 0;
-		if (!run)
-			abort();
-		for (; i < j; i++) {
-			memcpy(run + off, g->m[i].data, g->m[i].len);
-			off += g->m[i].len;
-		}
-		for (off = 0; off < total;) {
-			size_t n = 1;
-			if (o->chunking == CHUNK_RANDOM) {
-				seed = seed * 1103515245u + 12345u;
-				unsigned x = (seed >> 8) & 0xffffff;
-				n = x % 3 == 0 ? 1 + x / 3 % 16 : 1 + x / 3 % 3000;
-			}
-			if (n > total - off)
-				n = total - off;
-			mock_conn_message_cap(c, dir, run + off, n, o->capture, ts += 1000);
-			off += n;
-		}
-		free(run);
-	}
+	mock_conn_replay(c, o->role, g->m, g->n, o->chunking, o->capture, 3000, seed, &ts);
 	r->st = mock_conn_stats(c);
 	mock_conn_close(c);
 	r->count = mock_record_count() - r->first;

@@ -14,14 +14,8 @@
 
 const struct zt_plugin_desc *zt_builtin_entry_mysql(void);
 
-struct golden_msg {
-	int from_client;
-	uint8_t *data;
-	size_t len;
-};
-
 struct golden {
-	struct golden_msg *m;
+	struct mock_msg *m;
 	size_t n;
 	char **expect; /* "COMMAND VERB STATUS" */
 	size_t nexpect;
@@ -31,9 +25,9 @@ struct golden {
 int golden_load(const char *path, struct golden *g);
 void golden_free(struct golden *g);
 
-#define CHUNK_WHOLE 0  /* as captured */
-#define CHUNK_BYTES 1  /* one byte per message */
-#define CHUNK_RANDOM 2 /* seeded random sizes */
+#define CHUNK_WHOLE MOCK_CHUNK_WHOLE  /* as captured */
+#define CHUNK_BYTES MOCK_CHUNK_BYTES  /* one byte per message */
+#define CHUNK_RANDOM MOCK_CHUNK_RANDOM /* seeded random sizes */
 
 struct replay_opts {
 	uint32_t role;    /* the traced process: ZT_ROLE_CLIENT or ZT_ROLE_SERVER */

@@ -71,7 +71,7 @@ int golden_load(const char *path, struct golden *g)
 			if (!g->m)
 				abort();
 		}
-		struct golden_msg *m = &g->m[g->n++];
+		struct mock_msg *m = &g->m[g->n++];
 		m->from_client = line[0] == 'c';
 		m->len = (size_t)(n - 2) / 2;
 		m->data = malloc(m->len + 1);
@@ -133,38 +133,7 @@ int golden_replay(struct mock_plugin *p, const struct golden *g, const struct re
 	memset(r, 0, sizeof(*r));
 	if ((err = mock_conn_open(p, &ci, &c)))
 		return err;
-	for (size_t i = 0; i < g->n;) {
-		size_t j = i, total = 0;
-		while (j < g->n && g->m[j].from_client == g->m[i].from_client)
-			total += g->m[j++].len;
-		uint32_t dir = (g->m[i].from_client == (o->role == ZT_ROLE_CLIENT)) ? ZT_DIR_EGRESS : ZT_DIR_INGRESS;
-		if (o->chunking == CHUNK_WHOLE) {
-			for (; i < j; i++)
-				mock_conn_message_cap(c, dir, g->m[i].data, g->m[i].len, o->capture, ts += 1000);
-			continue;
-		}
-		uint8_t *run = malloc(total ? total : 1);
-		size_t off = 0;
-		if (!run)
-			abort();
-		for (; i < j; i++) {
-			memcpy(run + off, g->m[i].data, g->m[i].len);
-			off += g->m[i].len;
-		}
-		for (off = 0; off < total;) {
-			size_t n = 1;
-			if (o->chunking == CHUNK_RANDOM) {
-				seed = seed * 1103515245u + 12345u;
-				unsigned x = (seed >> 8) & 0xffffff;
-				n = x % 3 == 0 ? 1 + x / 3 % 16 : 1 + x / 3 % piece_max;
-			}
-			if (n > total - off)
-				n = total - off;
-			mock_conn_message_cap(c, dir, run + off, n, o->capture, ts += 1000);
-			off += n;
-		}
-		free(run);
-	}
+	mock_conn_replay(c, o->role, g->m, g->n, o->chunking, o->capture, piece_max, seed, &ts);
 	r->st = mock_conn_stats(c);
 	mock_conn_close(c);
 	r->text = records_text(first);

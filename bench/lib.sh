@@ -1,0 +1,157 @@
+# shellcheck shell=bash
+# What the L7 benchmarks (http.sh, redis.sh, pgbench.sh) share: checks,
+# a temporary directory and cgroups removed on exit, the agent started and
+# stopped around a measured window, its metrics read from a scrape. Sourced
+# by the script, which sets `build` and `prom` first.
+#
+#   bench_init NAME PLUGIN CMD... : root, the commands, the plugin's .so
+#   bench_ports PORT...           : each free, else exit
+#   bench_setup TAG CGROUP...     : $tmp and the cgroups $cg-<CGROUP>
+#   bench_stop_on_exit SIG PID    : a server, stopped (SIG) on exit
+#   bench_agent_config JSON       : the agent's config, with process and
+#                                   prometheus plus the JSON plugin entries
+#   window_begin / window_end FN  : a measured window with the agent on:
+#                                   sets acpu (% of a core), lost (l7 ring
+#                                   events), n (FN's count, after - before)
+#                                   and rss (the agent's, KiB)
+
+bench_die() {
+	echo "$bench_name bench: $*" >&2
+	exit 1
+}
+
+bench_init() {
+	bench_name=$1 bench_plugin=$2
+	shift 2
+	local c
+	for c in "$@"; do command -v "$c" >/dev/null || bench_die "$c is not installed"; done
+	[ "$(id -u)" = 0 ] || bench_die "run as root"
+	[ -f "$build/plugins-out/$bench_plugin.so" ] || bench_die "$build/plugins-out/$bench_plugin.so not built"
+}
+
+bench_ports() {
+	local p
+	for p in "$@"; do
+		if ss -Htln "sport = :$p" | grep -q .; then bench_die "port $p in use"; fi
+	done
+}
+
+agent_pid=''
+bench_servers=()
+cgdirs=()
+bench_cleanup() {
+	set +e
+	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+	local s
+	for s in "${bench_servers[@]}"; do
+		kill -"${s%% *}" "${s#* }" 2>/dev/null && wait "${s#* }" 2>/dev/null
+	done
+	for s in "${cgdirs[@]}"; do rmdir "$s" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+
+bench_setup() {
+	local tag=$1 name b
+	shift
+	tmp=$(mktemp -d "/tmp/zt-$tag.XXXXXX")
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+	cg=zt-$tag-$$
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then bases=(/sys/fs/cgroup); else
+		bases=(/sys/fs/cgroup/memory)
+		[ -f /sys/fs/cgroup/unified/cgroup.procs ] && bases+=(/sys/fs/cgroup/unified)
+	fi
+	for name in "$@"; do
+		for b in "${bases[@]}"; do mkdir "$b/$cg-$name" && cgdirs+=("$b/$cg-$name"); done
+	done
+}
+
+bench_stop_on_exit() { bench_servers+=("$1 $2"); }
+
+in_cg() { # NAME CMD... : this (sub)shell into cgroup $cg-NAME, then CMD
+	local b n=$1
+	shift
+	for b in "${bases[@]}"; do echo "$BASHPID" >"$b/$cg-$n/cgroup.procs"; done
+	exec "$@"
+}
+
+client() { # LOG CMD... : the client in the cgroup $cg-cli, waited for
+	local log=$1
+	shift
+	in_cg cli "$@" >"$log" 2>&1 &
+	wait $!
+}
+
+bench_agent_config() {
+	cat >"$tmp/zerotap.json" <<JSON
+{ "agent": { "plugin_dir": "$build/plugins-out" },
+  "plugins": {
+    "process": { "enabled": true, "config": { "container_ttl_ms": 600000 } },
+    $1,
+    "prometheus": { "enabled": true, "config": { "listen": "127.0.0.1:$prom" } } } }
+JSON
+}
+
+scrape() { curl -sf --max-time 5 "http://127.0.0.1:$prom/metrics" -o "$1"; }
+
+value() { # FILE NAME LABEL_SUBSTRING... : sum of the matching samples
+	local f=$1 n=$2
+	shift 2
+	awk -v n="$n" -v subs="$*" '
+	BEGIN { k = split(subs, s, " ") }
+	/^#/ { next }
+	{ m = $0; sub(/[{ ].*/, "", m); if (m != n) next
+	  for (i = 1; i <= k; i++) if (!index($0, s[i])) next
+	  v += $NF }
+	END { printf "%.0f\n", v }' "$f"
+}
+
+ring_lost() { value "$1" zerotap_ringbuf_lost_events_total 'ring="l7"'; }
+
+start_agent() { # until its l7 feature is up
+	"$build/core/zerotap" --config "$tmp/zerotap.json" 2>"$tmp/agent.log" &
+	agent_pid=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		scrape "$tmp/up" 2>/dev/null && grep -q '^zerotap_feature_up{.*feature="l7".*} 1' "$tmp/up" && return 0
+		sleep 0.1
+	done
+	tail -20 "$tmp/agent.log" >&2
+	bench_die "the agent's l7 feature is not up"
+}
+
+stop_agent() {
+	kill -TERM "$agent_pid"
+	wait "$agent_pid" || true
+	agent_pid=
+}
+
+hz=$(getconf CLK_TCK)
+ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; } # utime + stime
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+pct() { awk -v x="$1" -v w="$2" 'BEGIN { printf "%.1f", x / w * 100 }'; } # SECONDS WINDOW
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# A measured window: the agent started (and settled) before, its counters
+# read before and after (after it drained). Between the two, the script
+# runs its client; window_end keeps the agent running.
+window_begin() {
+	start_agent
+	sleep 2.2
+	scrape "$tmp/before"
+	win_t0=$(ticks "$agent_pid")
+	win_s0=$(date +%s.%N)
+}
+
+window_end() { # COUNT_FN : sets acpu lost n, and rss (KiB, at the window's end)
+	local s1 t1 w
+	s1=$(date +%s.%N)
+	t1=$(ticks "$agent_pid")
+	rss=$(rss_kib "$agent_pid")
+	w=$(awk -v a="$win_s0" -v b="$s1" 'BEGIN { print b - a }')
+	sleep 2.2
+	scrape "$tmp/after"
+	acpu=$(pct "$(awk -v t="$((t1 - win_t0))" -v hz="$hz" 'BEGIN { print t / hz }')" "$w")
+	lost=$(($(ring_lost "$tmp/after") - $(ring_lost "$tmp/before")))
+	n=$(($("$1" "$tmp/after") - $("$1" "$tmp/before")))
+}
