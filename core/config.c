@@ -27,7 +27,7 @@ struct cfg_file {
 /* The agent section's keys; the order is that of enum agent_key. */
 enum agent_key {
 	AK_LOG_LEVEL, AK_PLUGIN_DIR, AK_MAX_SERIES, AK_AZ, AK_REGION, AK_DRAIN, AK_BPF_STATS,
-	AK_TCP_POLL, AK_MAX_PEERS, AK_ZONES, AK_N
+	AK_TCP_POLL, AK_MAX_PEERS, AK_ZONES, AK_L7_LOCAL_ONCE, AK_N
 };
 static const struct zt_config_field agent_fields[] = {
 	{ "log_level", ZT_CFG_STRING, 0, NULL, NULL, 0, -1 },
@@ -40,6 +40,7 @@ static const struct zt_config_field agent_fields[] = {
 	{ "tcp_poll_interval_ms", ZT_CFG_INT, 0, NULL, NULL, 100, 3600000 },
 	{ "max_peers_per_container", ZT_CFG_INT, 0, NULL, NULL, 1, 100000 },
 	{ "zones", ZT_CFG_OBJECT, 0, NULL, NULL, 0, -1 },
+	{ "l7_local_once", ZT_CFG_BOOL, 0, NULL, NULL, 0, -1 },
 	ZT_CFG_END,
 };
 
@@ -484,6 +485,7 @@ static int apply_agent_key(struct loader *ld, enum agent_key k, const json_t *v,
 	case AK_TCP_POLL: cfg->tcp_poll_interval_ms = json_integer_value(v); return 0;
 	case AK_MAX_PEERS: cfg->max_peers_per_container = json_integer_value(v); return 0;
 	case AK_ZONES: return apply_zones(ld, v);
+	case AK_L7_LOCAL_ONCE: cfg->l7_local_once = json_is_true(v); return 0;
 	case AK_N: break;
 	}
 	return -EINVAL;
@@ -749,6 +751,7 @@ int config_load(const char *main_path, struct zt_config **out, char *err, size_t
 	cfg->region = strdup("");
 	cfg->max_series_per_family = 10000;
 	cfg->drain_interval_ms = 50;
+	cfg->l7_local_once = 1;
 	cfg->tcp_poll_interval_ms = 5000;
 	cfg->max_peers_per_container = 200;
 	if (!cfg->log_level || !cfg->plugin_dir || !cfg->az || !cfg->region)

@@ -61,6 +61,7 @@ struct zt_config {
 	int bpf_stats; /* hold BPF_ENABLE_STATS: per-program run time and count */
 	int64_t tcp_poll_interval_ms;    /* sock_diag poll of live TCP connections */
 	int64_t max_peers_per_container; /* distinct peers per container and direction */
+	int l7_local_once; /* a connection with both ends on this host is parsed on its client side only */
 	/* "zones": CIDR -> zone name, in file order; every entry was accepted by
 	 * netclass_add_cidr at load time. */
 	char **zone_cidrs;

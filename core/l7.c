@@ -60,7 +60,7 @@ struct l7_proto {
 	struct registry_ref records_ref; /* zerotap_l7_records_total{protocol} */
 	struct l7_stream_stats sst;
 	struct l7_pair_stats pst;
-	uint64_t by_rule, by_detect, conns, conns_total, unattributed;
+	uint64_t by_rule, by_detect, conns, conns_total, unattributed, local_once;
 };
 
 struct zt_conn {
@@ -101,7 +101,15 @@ struct l7_conn {
 	uint64_t pend_since;
 	struct l7_lq *lq; /* valid while lq_epoch equals the module's */
 	uint64_t lq_epoch;
+	/* Both ends on this host (see mirror_pair): the client side's
+	 * connection speaks for the server side's (mirror); the server side's
+	 * is fed nothing (mirrored_by) and makes its records from the client
+	 * side's. */
+	struct l7_conn *mirror, *mirrored_by;
+	uint64_t nrec;   /* records made */
+	uint8_t expired; /* freed at the next tick */
 	struct l7_conn *next;
+	struct l7_conn *tnext; /* by tuple (TCP) */
 };
 
 /* Latency quantiles of one (protocol, role, container, destination). */
@@ -123,10 +131,11 @@ struct l7_mod {
 	int up;
 	struct l7_proto *protos[ZT_L7_MAX_PROTOS];
 	struct l7_conn *buckets[L7_BUCKETS];
+	struct l7_conn *tbuckets[L7_BUCKETS]; /* TCP connections by tuple */
 	uint64_t nconns;
 	uint64_t events, bytes, ignored, verdict_fail, table_full, unknown_proto, no_tuple;
 	struct spanq *spans;
-	zt_metric *m_conns, *m_detect, *m_perr, *m_resync, *m_lost, *m_unreq, *m_unresp, *m_ignored, *m_unattr,
+	zt_metric *m_conns, *m_detect, *m_perr, *m_resync, *m_lost, *m_unreq, *m_unresp, *m_ignored, *m_local_once, *m_unattr,
 		*m_kernel, *m_ring_ev, *m_ring_bytes, *m_ring_lost, *m_spans, *m_spans_drop, *m_records, *m_lat, *m_dropped;
 	struct l7_lq *lq[L7_LQ_BUCKETS];
 	uint32_t nlq;
@@ -162,6 +171,7 @@ static int register_self(struct l7_mod *m)
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_unmatched_requests_total", "Requests that got no response: timeout, evicted, or still waiting at close.", l_unreq, 2 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_unmatched_responses_total", "Responses with no request waiting for them.", l_proto, 1 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_ignored_connections_total", "Connections no protocol claimed (their capture stopped).", NULL, 0 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_local_once_connections_total", "Connections with both ends on this host whose server side was not captured: its records were made from the client side's (agent.l7_local_once).", l_proto, 1 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_unattributed_records_total", "Records whose process had no container yet (no metrics made).", l_proto, 1 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_kernel_total", "Kernel-side L7 counters: conns_full (entry refused), nobuf (message buffer not locatable), ignored_msgs.", l_kernel, 1 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_ringbuf_events_total", "Records read from a BPF ring buffer.", l_ring, 1 },
@@ -174,7 +184,7 @@ static int register_self(struct l7_mod *m)
 		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_container_l7_latency_seconds", "Request latency percentiles (50, 90, 99; within 1%) over the last 30 to 60 s, per protocol, role (client: the container sent the requests; server: it answered them) and destination (empty for the server role).", l_lat, 6 },
 	};
 	zt_metric **out[] = { &m->m_conns, &m->m_detect, &m->m_perr, &m->m_resync, &m->m_lost, &m->m_unreq,
-			      &m->m_unresp, &m->m_ignored, &m->m_unattr, &m->m_kernel, &m->m_ring_ev, &m->m_ring_bytes,
+			      &m->m_unresp, &m->m_ignored, &m->m_local_once, &m->m_unattr, &m->m_kernel, &m->m_ring_ev, &m->m_ring_bytes,
 			      &m->m_ring_lost, &m->m_spans, &m->m_spans_drop, &m->m_records, &m->m_dropped, &m->m_lat };
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
 		int err = registry_register(m->a->reg, &d[i], out[i]);
@@ -273,6 +283,7 @@ static void update_self(struct l7_mod *m)
 		registry_set(m->m_unreq, ZT_LV(lv[0], ZT_STR("closed")), (double)p->pst.unanswered_at_close);
 		registry_set(m->m_unresp, lv, (double)p->pst.unmatched_responses);
 		registry_set(m->m_unattr, lv, (double)p->unattributed);
+		registry_set(m->m_local_once, lv, (double)p->local_once);
 	}
 	registry_set(m->m_spans, NULL, (double)spanq_length(m->spans));
 	registry_set(m->m_spans_drop, NULL, (double)spanq_dropped(m->spans));
@@ -296,8 +307,42 @@ static struct l7_conn *conn_find(struct l7_mod *m, uint64_t cookie)
 	return NULL;
 }
 
+static uint32_t tbucket(uint32_t netns, const uint8_t *la, uint16_t lp, const uint8_t *ra, uint16_t rp)
+{
+	uint64_t h = 1469598103934665603ull ^ netns;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ la[i]) * 1099511628211ull;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ ra[i]) * 1099511628211ull;
+	h = (h ^ ((uint64_t)lp << 16 | rp)) * 1099511628211ull;
+	return bucket(h);
+}
+
+/* The connection whose local end is (la, lp) and remote end (ra, rp). */
+static struct l7_conn *tuple_find(struct l7_mod *m, uint32_t netns, const uint8_t *la, uint16_t lp, const uint8_t *ra,
+				  uint16_t rp)
+{
+	for (struct l7_conn *c = m->tbuckets[tbucket(netns, la, lp, ra, rp)]; c; c = c->tnext)
+		if (c->netns == netns && c->lport == lp && c->rport == rp && !memcmp(c->laddr, la, 16) &&
+		    !memcmp(c->raddr, ra, 16))
+			return c;
+	return NULL;
+}
+
+static void tuple_unlink(struct l7_mod *m, struct l7_conn *c)
+{
+	if (c->transport != ZT_L7_TCP)
+		return;
+	struct l7_conn **pp = &m->tbuckets[tbucket(c->netns, c->laddr, c->lport, c->raddr, c->rport)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->tnext;
+	if (*pp)
+		*pp = c->tnext;
+}
+
 static void on_record(void *ctx, const struct l7_record *r);
 static void pend_settle(struct l7_mod *m, struct l7_conn *c, uint64_t now);
+static void mirror_unlink(struct l7_conn *c);
 
 /* Frees a connection: the plugin's conn_close, pending requests counted. */
 static void conn_free(struct l7_mod *m, struct l7_conn *c)
@@ -307,6 +352,8 @@ static void conn_free(struct l7_mod *m, struct l7_conn *c)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = c->next;
+	tuple_unlink(m, c);
+	mirror_unlink(c);
 	if (c->proto) {
 		c->proto->ops.conn_close(c->proto->state, c->cs);
 		c->proto->conns--;
@@ -347,6 +394,11 @@ static struct l7_conn *conn_new(struct l7_mod *m, const struct zt_l7_ev *e)
 	l7_pair_init(&c->pair, 0, 0);
 	c->next = m->buckets[bucket(c->cookie)];
 	m->buckets[bucket(c->cookie)] = c;
+	if (c->transport == ZT_L7_TCP) {
+		uint32_t t = tbucket(c->netns, c->laddr, c->lport, c->raddr, c->rport);
+		c->tnext = m->tbuckets[t];
+		m->tbuckets[t] = c;
+	}
 	m->nconns++;
 	return c;
 }
@@ -359,19 +411,23 @@ static void attribute(struct l7_mod *m, struct l7_conn *c)
 		c->attributed = 1;
 }
 
+/* TCP: the tcp feature's table knows who connected (its ring is read
+ * before this one); looked up until known */
+static uint8_t conn_role(struct l7_mod *m, struct l7_conn *c)
+{
+	if (!c->role && c->transport == ZT_L7_TCP)
+		c->role = (uint8_t)tcp_conn_role(features_tcp(m->a->features), c->netns, c->laddr, c->lport, c->raddr,
+						 c->rport);
+	return c->role;
+}
+
 static void conn_info(struct l7_mod *m, struct l7_conn *c, struct zt_conn_info *ci)
 {
 	attribute(m, c);
 	memset(ci, 0, sizeof(*ci));
 	ci->struct_size = sizeof(*ci);
 	ci->transport = c->transport == ZT_L7_UDP ? ZT_TRANSPORT_UDP : ZT_TRANSPORT_TCP;
-	/* TCP: the tcp feature's table knows who connected (its ring is read
-	 * before this one); looked up until known */
-	if (!c->role && c->transport == ZT_L7_TCP) {
-		c->role = (uint8_t)tcp_conn_role(features_tcp(m->a->features), c->netns, c->laddr, c->lport, c->raddr,
-						 c->rport);
-	}
-	ci->role = c->role;
+	ci->role = conn_role(m, c);
 	ci->pid = c->tgid;
 	ci->conn_id = c->cookie;
 	ci->family = c->family;
@@ -411,6 +467,7 @@ static void send_verdict(struct l7_mod *m, uint64_t cookie, uint8_t policy, cons
  * (dead) until the socket closes so late events are dropped quietly. */
 static void conn_ignore(struct l7_mod *m, struct l7_conn *c)
 {
+	mirror_unlink(c);
 	if (c->proto) {
 		c->proto->ops.conn_close(c->proto->state, c->cs);
 		c->proto->conns--;
@@ -424,6 +481,46 @@ static void conn_ignore(struct l7_mod *m, struct l7_conn *c)
 		m->ignored++;
 	c->dead = 1;
 	stop_capture(m, c->cookie);
+}
+
+/*
+ * A TCP connection with both ends on this host (the same network
+ * namespace, both ends' messages seen) is parsed once: on its client side.
+ * The server side's connection stops its capture (the kernel then runs
+ * only its entry lookup for it) and gets, for every record of the client
+ * side, the same record with the server role, under its own container.
+ * The traced server saves a payload copy per message, the agent a parse.
+ * Only while neither side made a record yet, both claimed by the same
+ * protocol, and the tcp feature knows which side connected.
+ */
+static void mirror_pair(struct l7_mod *m, struct l7_conn *c)
+{
+	struct l7_conn *o, *cl, *sv;
+
+	if (!m->a->cfg->l7_local_once || c->transport != ZT_L7_TCP)
+		return;
+	o = tuple_find(m, c->netns, c->raddr, c->rport, c->laddr, c->lport);
+	if (!o || o == c || o->proto != c->proto || o->dead || o->mirror || o->mirrored_by || c->nrec || o->nrec)
+		return;
+	conn_role(m, o);
+	if (c->role == ZT_ROLE_CLIENT && o->role == ZT_ROLE_SERVER) {
+		cl = c;
+		sv = o;
+	} else if (c->role == ZT_ROLE_SERVER && o->role == ZT_ROLE_CLIENT) {
+		cl = o;
+		sv = c;
+	} else {
+		return;
+	}
+	/* what the server side parsed so far made no record: dropped */
+	l7_pair_free(&sv->pair, NULL);
+	l7_pair_init(&sv->pair, c->proto->ops.max_pending, c->proto->ops.request_timeout_ns);
+	l7_stream_free(&sv->stream);
+	l7_stream_init(&sv->stream);
+	cl->mirror = sv;
+	sv->mirrored_by = cl;
+	c->proto->local_once++;
+	stop_capture(m, sv->cookie);
 }
 
 static int conn_open(struct l7_mod *m, struct l7_conn *c, struct l7_proto *p)
@@ -441,7 +538,25 @@ static int conn_open(struct l7_mod *m, struct l7_conn *c, struct l7_proto *p)
 	l7_pair_free(&c->pair, NULL);
 	l7_pair_init(&c->pair, p->ops.max_pending, p->ops.request_timeout_ns);
 	l7_pair_early_window(&c->pair, L7_EARLY_WINDOW_NS);
+	mirror_pair(m, c);
 	return 0;
+}
+
+/* The pair ends: the server side's connection goes at the next tick (its
+ * capture stopped: nothing more comes for it, maybe not even its CLOSE). */
+static void mirror_unlink(struct l7_conn *c)
+{
+	struct l7_conn *s = c->mirror, *cl = c->mirrored_by;
+	if (s) {
+		s->mirrored_by = NULL;
+		s->dead = 1;
+		s->expired = 1;
+		c->mirror = NULL;
+	}
+	if (cl) {
+		cl->mirror = NULL;
+		c->mirrored_by = NULL;
+	}
 }
 
 /* --------------------------------------------------- latency quantiles */
@@ -662,21 +777,18 @@ static void pend_push(struct l7_conn *c, const struct l7_pend *r)
 	c->pend[c->npend++] = *r;
 }
 
-static void on_record(void *ctx, const struct l7_record *r)
+/* A record of connection c (its own, or its client side's, mirrored). */
+static void record_one(struct l7_mod *m, struct l7_conn *c, struct l7_proto *p, const struct l7_record *r)
 {
-	struct l7_conn *c = ctx;
-	struct l7_proto *p = c->proto;
-	struct l7_mod *m = M(g_agent);
 	struct zt_str status = r->status_label;
 
-	if (!p || !m)
-		return;
 	if (!status.len)
 		status = r->status == ZT_STATUS_OK ? ZT_STR("ok") : r->status == ZT_STATUS_FAILED ? ZT_STR("failed")
 											: ZT_STR("unknown");
 	struct l7_pend pr = { .role = r->role, .flags = r->flags, .start_ns = r->start_ns, .end_ns = r->end_ns };
 	pr.slen = (uint8_t)(status.len < sizeof(pr.status) ? status.len : sizeof(pr.status));
 	memcpy(pr.status, status.ptr, pr.slen);
+	c->nrec++;
 	attribute(m, c);
 	if (c->attributed) {
 		if (c->npend)
@@ -708,6 +820,23 @@ static void on_record(void *ctx, const struct l7_record *r)
 		p->ops.on_record(p->state, c->cs, &zr);
 	}
 	spanq_push(m->spans, p->name, c->attributed ? c->cid : "", c->dest, r);
+}
+
+static void on_record(void *ctx, const struct l7_record *r)
+{
+	struct l7_conn *c = ctx;
+	struct l7_proto *p = c->proto;
+	struct l7_mod *m = M(g_agent);
+
+	if (!p || !m)
+		return;
+	record_one(m, c, p, r);
+	if (c->mirror && c->mirror->proto == p) {
+		/* the same exchange, seen from the server side */
+		struct l7_record sr = *r;
+		sr.role = r->role == ZT_ROLE_SERVER ? ZT_ROLE_CLIENT : ZT_ROLE_SERVER;
+		record_one(m, c->mirror, p, &sr);
+	}
 }
 
 /* Waiting records: counted if the container is known now, dropped when
@@ -798,7 +927,7 @@ static void detect(struct l7_mod *m, struct l7_conn *c, const struct zt_l7_ev *e
 			uint32_t v = p->ops.detect(p->state, &ci, &ch);
 			if (v == ZT_DETECT_YES) {
 				p->by_detect++;
-				if (conn_open(m, c, p))
+				if (conn_open(m, c, p) || c->mirrored_by) /* mirrored: capture stopped */
 					return;
 				send_verdict(m, c->cookie, ZT_L7_CLAIMED, p);
 				feed(m, c, e, cap);
@@ -831,7 +960,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		cap = 0;
 	c = conn_find(m, e->cookie);
 	if (e->type == ZT_L7_CLOSE) {
-		if (c)
+		if (c && !c->mirrored_by) /* else its records still come from the client side */
 			conn_free(m, c);
 		return 0;
 	}
@@ -850,7 +979,9 @@ static int on_event(void *ctx, void *data, size_t size)
 			return 0;
 	}
 	c->last_ns = e->ts_ns;
-	if (c->dead)
+	if (c->mirror)
+		c->mirror->last_ns = e->ts_ns;
+	if (c->dead || c->mirrored_by)
 		return 0;
 	if (!c->proto && e->proto && !(e->flags & ZT_L7F_ASK)) { /* a kernel rule claimed it */
 		struct l7_proto *p = e->proto < ZT_L7_MAX_PROTOS ? m->protos[e->proto] : NULL;
@@ -860,7 +991,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			return 0;
 		}
 		p->by_rule++;
-		if (conn_open(m, c, p))
+		if (conn_open(m, c, p) || c->mirrored_by)
 			return 0;
 	}
 	if (c->proto) {
@@ -943,7 +1074,7 @@ static void on_tick(void *arg)
 		for (struct l7_conn *c = m->buckets[b], *n; c; c = n) {
 			n = c->next;
 			uint64_t idle = now > c->last_ns ? now - c->last_ns : 0;
-			if (idle > (c->transport == ZT_L7_UDP ? L7_UDP_IDLE_NS : L7_TCP_IDLE_NS)) {
+			if (c->expired || idle > (c->transport == ZT_L7_UDP ? L7_UDP_IDLE_NS : L7_TCP_IDLE_NS)) {
 				if (c->proto) /* whatever still waits expires first */
 					l7_pair_expire(&c->pair, UINT64_MAX, on_record, c, &c->proto->pst);
 				conn_free(m, c);

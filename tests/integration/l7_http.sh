@@ -19,6 +19,10 @@ NLOAD=3000
 NLAT=400
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tcp_lib.sh"
+# Both sides parsed, each by itself: the server side's parser is what runs
+# for clients on other hosts (by default a connection with both ends here
+# is parsed once, on its client side: agent.l7_local_once, checked at the end).
+ZT_CFG_AGENT_EXTRA='"l7_local_once": false'
 
 for c in nginx curl wrk hey tshark; do command -v $c >/dev/null || zt_skip "$c is not installed"; done
 [ -f "$ZT_PLUGIN_DIR/http.so" ] || zt_fail "http plugin not built"
@@ -245,4 +249,58 @@ perr=$(metric_value zerotap_l7_parse_errors_total protocol=\"http\" || echo 0)
 lost=$(metric_value zerotap_ringbuf_lost_events_total ring=\"l7\" || echo 0)
 [ "$lost" = 0 ] || zt_fail_later "$lost l7 events lost"
 zt_log "parse errors $perr"
+
+# ---------------------------------------------------------------- local once
+# The default: a connection with both ends on this host is parsed on its
+# client side only, nginx's side stops being captured, and its inbound
+# records are the client side's. Fresh agent, clients that read every
+# answer (no request in flight at their end): inbound = outbound = clients.
+zt_stop_agent TERM 5000
+unset ZT_CFG_AGENT_EXTRA
+zt_config "$T/zerotap2.json" "$(zt_inst_prometheus "$PROM")" "$(zt_inst_process)" \
+	'    "http": { "enabled": true, "required": true }'
+zt_start_agent "$T/zerotap2.json"
+zt_wait_metrics "$PROM"
+zt_wait_until 10 "l7 feature up" bash -c "curl -sf http://127.0.0.1:$PROM/metrics | grep -q '^zerotap_feature_up{.*feature=\"l7\".*} 1'"
+zt_tcp_cgroup "zt-$ZT_TEST-$$-once"
+ONCE=$ZT_TCP_CG_ID
+ONCE_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+incg "$T/once.curl" ONCE_PROCS curl -s "${fmt[@]}"
+zt_wait_until 30 "curl done" bash -c "[ \$(grep -c . '$T/once.curl') -ge ${#urls[@]} ]"
+incg "$T/once.pipe" ONCE_PROCS /usr/bin/python3 "$PY" pipeline "$P" /ok.html /x1 /ok.html /x2 /ok.html /ok.html /x3 /err
+zt_wait_until 30 "pipelining client done" grep -q DONE "$T/once.pipe"
+incg "$T/once.hey" ONCE_PROCS hey -n "$NLOAD" -c 4 "$U/ok.html"
+OPID=$ZT_BG_PID
+zt_wait_until 60 "hey done" zt_proc_dead "$OPID"
+declare -A once
+while read -r code; do
+	[ -n "$code" ] && once[$code]=$((${once[$code]:-0} + 1))
+done < <(cat "$T/once.curl"; grep -v DONE "$T/once.pipe")
+h200=$(awk '$1 == "[200]" { print $2 }' "$T/once.hey")
+[ "$h200" = "$NLOAD" ] || zt_fail "hey got ${h200:-no} 200 responses of $NLOAD"
+once[200]=$((${once[200]:-0} + h200))
+oexp=""
+for c in "${!once[@]}"; do oexp+="$c=${once[$c]} "; done
+once_out() { metric_value container_http_requests_total container_id=\""$ONCE"\" destination=\""$dest"\" status=\""$1"\" || echo 0; }
+once_settled() {
+	zt_scrape "$PROM" >/dev/null
+	local c
+	for c in "${!once[@]}"; do
+		[ "$(once_out "$c")" = "${once[$c]}" ] && [ "$(agent_in "$c")" = "${once[$c]}" ] || return 1
+	done
+}
+( zt_wait_until 10 "agent counts settle (local once)" once_settled ) || true
+zt_scrape "$PROM" >/dev/null
+zt_series container_http_inbound_requests_total container_id=\""$NGX"\"
+for c in "${!once[@]}"; do
+	[ "$(once_out "$c")" = "${once[$c]}" ] || zt_fail_later "local once: outbound status $c: agent $(once_out "$c"), clients ${once[$c]}"
+	[ "$(agent_in "$c")" = "${once[$c]}" ] || zt_fail_later "local once: inbound status $c: agent $(agent_in "$c"), clients ${once[$c]}"
+done
+# curl's connection, the pipelining client's and hey's 4 (at least)
+nonce=$(metric_value zerotap_l7_local_once_connections_total protocol=\"http\" || echo 0)
+zt_num_ge "$nonce" 6 || zt_fail_later "zerotap_l7_local_once_connections_total = $nonce, want >= 6: nginx's side was parsed"
+olost=$(metric_value zerotap_ringbuf_lost_events_total ring=\"l7\" || echo 0)
+[ "$olost" = 0 ] || zt_fail_later "$olost l7 events lost (local once)"
+zt_ok "local once: outbound = inbound = clients ($oexp), $nonce connections parsed on the client side only"
+
 zt_pass

@@ -18,6 +18,10 @@
 NSLAP=200
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tcp_lib.sh"
+# Both sides parsed, each by itself: the server side's parser is what runs
+# for clients on other hosts (by default a connection with both ends here
+# is parsed once, on its client side: agent.l7_local_once, checked by l7_http).
+ZT_CFG_AGENT_EXTRA='"l7_local_once": false'
 
 for c in memcached memcslap tshark; do command -v $c >/dev/null || zt_skip "$c is not installed"; done
 /usr/bin/python3 -c 'import pymemcache' 2>/dev/null || zt_skip "python3-pymemcache is not installed"

@@ -19,6 +19,10 @@
 # phases; the agent's mean latency must be within 10 % of the client's.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tcp_lib.sh"
+# Both sides parsed, each by itself: the server side's parser is what runs
+# for clients on other hosts (by default a connection with both ends here
+# is parsed once, on its client side: agent.l7_local_once, checked by l7_http).
+ZT_CFG_AGENT_EXTRA='"l7_local_once": false'
 
 for c in mariadbd mariadb-install-db mariadb mysqlslap sysbench tshark openssl; do
 	command -v $c >/dev/null || zt_skip "$c is not installed"

@@ -23,6 +23,10 @@ NMIX=80
 NLAT=40
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tcp_lib.sh"
+# Both sides parsed, each by itself: the server side's parser is what runs
+# for clients on other hosts (by default a connection with both ends here
+# is parsed once, on its client side: agent.l7_local_once, checked by l7_http).
+ZT_CFG_AGENT_EXTRA='"l7_local_once": false'
 
 PGBIN=/usr/lib/postgresql/15/bin
 for c in psql pgbench tshark openssl setpriv "$PGBIN/postgres"; do command -v $c >/dev/null || zt_skip "$c is not installed"; done

@@ -215,7 +215,8 @@ zt_inst_node() { # [INTERVAL_MS]
 }
 
 # zt_config FILE INSTANCE_SNIPPET... : the agent section plus the instances.
-# ZT_PLUGIN_DIR_OVERRIDE replaces the plugin dir.
+# ZT_PLUGIN_DIR_OVERRIDE replaces the plugin dir; ZT_CFG_AGENT_EXTRA, if
+# set, is more agent keys ('"key": value, ...').
 zt_config() {
 	local f=$1 first=1 s
 	shift
@@ -223,6 +224,7 @@ zt_config() {
 		printf '{\n  "agent": {\n'
 		printf '    "log_level": "%s",\n' "${ZT_CFG_LOG_LEVEL:-info}"
 		printf '    "plugin_dir": "%s",\n' "${ZT_PLUGIN_DIR_OVERRIDE:-$ZT_PLUGIN_DIR}"
+		[ -z "${ZT_CFG_AGENT_EXTRA:-}" ] || printf '    %s,\n' "$ZT_CFG_AGENT_EXTRA"
 		printf '    "drain_interval_ms": 50\n'
 		printf '  },\n  "plugins": {\n'
 		for s in "$@"; do
