@@ -144,32 +144,25 @@ start_agent() {
 }
 stop_agent() { kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=; }
 
-# The "hooks" mode: bpftrace attaches an empty program to every tracepoint
-# the tcp feature uses (read from bpf/tcp.bpf.c). What that costs is the
-# floor of observing connections with these hooks (enabling a syscall
-# tracepoint also sends every syscall of every task through the kernel's
-# tracing path), against which the agent's own cost reads.
-# tp_btf programs get their classic tracepoint (bpftrace here has no
-# raw tracepoints): a slightly dearer floor than the agent's own hooks.
-[ -d /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
-hooks=$( (grep -o 'SEC("tracepoint/[^"]*")' "$src/bpf/tcp.bpf.c" |
-	sed -E 's/SEC\("tracepoint\/([^/]*)\/([^"]*)"\)/tracepoint:\1:\2/'
-	for tp in $(grep -o 'SEC("tp_btf/[^"]*")' "$src/bpf/tcp.bpf.c" | sed -E 's/SEC\("tp_btf\/([^"]*)"\)/\1/'); do
-		d=$(ls -d /sys/kernel/tracing/events/*/"$tp" 2>/dev/null | head -1)
-		[ -n "$d" ] && echo "tracepoint:$(basename "$(dirname "$d")"):$tp"
-	done) | sort -u | paste -sd,)
+# The "hooks" mode: bench/zt-hooks attaches an empty program to every hook
+# the tcp feature uses (read from bpf/tcp.bpf.c), the way the agent
+# attaches them (BTF tracepoints). What that costs is the floor of
+# observing connections with these hooks, against which the agent's own
+# cost reads.
+hooks=$(grep -o 'SEC("tp_btf/[^"]*")' "$src/bpf/tcp.bpf.c" | sed -E 's/SEC\("tp_btf\/([^"]*)"\)/\1/' | sort -u | paste -sd' ')
 hooks_pid=
-if [ "${CHURN_HOOKS:-1}" = 1 ] && command -v bpftrace >/dev/null && [ -n "$hooks" ]; then
+if [ "${CHURN_HOOKS:-1}" = 1 ] && [ -x "$build/bench/zt-hooks" ] && [ -n "$hooks" ]; then
 	modes="off hooks on"
 else
 	modes="off on"
 fi
 start_hooks() {
-	bpftrace -e "$hooks { } BEGIN { printf(\"ATTACHED\\n\"); }" >"$tmp/hooks.log" 2>&1 &
+	# shellcheck disable=SC2086
+	"$build/bench/zt-hooks" $hooks >"$tmp/hooks.log" 2>&1 &
 	hooks_pid=$!
 	local i
-	for ((i = 0; i < 300; i++)); do grep -q ATTACHED "$tmp/hooks.log" && return 0; sleep 0.1; done
-	echo "churn: bpftrace did not attach:" >&2
+	for ((i = 0; i < 100; i++)); do grep -q '^attached' "$tmp/hooks.log" && return 0; sleep 0.05; done
+	echo "churn: zt-hooks did not attach:" >&2
 	cat "$tmp/hooks.log" >&2
 	exit 1
 }
@@ -300,7 +293,7 @@ echo "| round | mode | requests/s | requests (wrk) | connections (nginx accepts)
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
-echo "Modes: off = nothing attached; hooks = bpftrace with empty programs on the tcp feature's tracepoints ($hooks); on = the agent. CPU figures are % of one core over the wrk window (nginx and wrk: their cgroups' cpu.stat; agent: /proc/PID/stat; other: the machine's busy time from /proc/stat minus those three)."
+echo "Modes: off = nothing attached; hooks = bench/zt-hooks, empty programs on the tcp feature's hooks ($hooks); on = the agent. CPU figures are % of one core over the wrk window (nginx and wrk: their cgroups' cpu.stat; agent: /proc/PID/stat; other: the machine's busy time from /proc/stat minus those three)."
 echo
 echo "Medians over the ${#kept[@]} of $rounds rounds in which other CPU stayed at or below $max_other % of one core (rounds: ${kept[*]})."
 echo

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # HTTP/1.1 keep-alive overhead: nginx (1 worker, access log off) serving a
 # small static file on 127.0.0.1, in a cgroup of its own, and:
-#   1. saturated: wrk -t1 -c32 (keep-alive) for SECONDS per round, rounds
-#      alternating agent off / on (ABBA): throughput ratio, agent CPU, the
-#      agent's outbound request count for wrk's cgroup against wrk's own
-#      count, l7 ring events lost;
+#   1. saturated: wrk -t1 -c32 (keep-alive) for SECONDS per round, each
+#      round running the modes of lib.sh (off, hooks, on, both; ABBA):
+#      throughput ratios to off, agent CPU, the agent's outbound request
+#      count for wrk's cgroup against wrk's own count, l7 ring events lost;
 #   2. fixed rate: hey at 10,000 requests/s (-c 10 -q 1000) with the agent
 #      on: the agent's CPU at that rate and its RSS;
 #   3. half the saturated rate (median "off" throughput / 2) with hey, off
@@ -60,33 +60,26 @@ agent_reqs() { value "$1" container_http_requests_total "container_id=\"/$cg-cli
 client "$tmp/warm.log" wrk -t1 -c32 -d3s "$url"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
-declare -A rps_of
+declare -A rate_of
 for ((r = 1; r <= rounds; r++)); do
-	order="off on"
-	((r % 2)) || order="on off"
-	for mode in $order; do
+	for mode in $(round_order $r); do
 		sleep 1
-		acpu=- lost=- cmp=-
-		[ $mode = off ] || window_begin
+		cmp=-
+		mode_begin $mode
 		client "$tmp/wrk.$r.$mode.log" wrk -t1 -c32 -d"${secs}s" "$url"
 		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk.$r.$mode.log")
 		req=$(awk '/requests in/ { print $1 }' "$tmp/wrk.$r.$mode.log")
-		if [ $mode = on ]; then
-			window_end agent_reqs
+		mode_end $mode agent_reqs
+		if [ "$n" != - ]; then
 			cmp="$n / $req"
 			[ "$n" = "$req" ] || cmp+=" (**$((n - req))**)"
-			stop_agent
 		fi
-		rps_of[$r,$mode]=$rps
+		rate_of[s,$r,$mode]=$rps
 		rows+=("| $r | $mode | $rps | $req | $acpu | $lost | $cmp |")
 	done
 done
-ratios=() offs=()
-for ((r = 1; r <= rounds; r++)); do
-	ratios+=("$(awk -v a="${rps_of[$r,off]}" -v b="${rps_of[$r,on]}" 'BEGIN { printf "%.4f", b / a }')")
-	offs+=("${rps_of[$r,off]}")
-done
-ratio=$(median "${ratios[@]}")
+offs=()
+for ((r = 1; r <= rounds; r++)); do offs+=("${rate_of[s,$r,off]}"); done
 off_med=$(median "${offs[@]}")
 
 # ---- fixed 10k/s with the agent on: its CPU and RSS
@@ -112,13 +105,13 @@ client "$tmp/half.on.log" hey -z "${secs}s" -c 10 -q "$half" "$url"
 stop_agent
 read -r p50on p99on rateon < <(lat "$tmp/half.on.log")
 
-echo "nginx 1 worker on $dest (6-byte static file, keep-alive), wrk -t1 -c32 -d${secs}s, $rounds rounds of off/on (ABBA), $(nproc) CPUs, kernel $(uname -r), $(date -u +%F), load average at start $load0"
+echo "nginx 1 worker on $dest (6-byte static file, keep-alive), wrk -t1 -c32 -d${secs}s, $rounds rounds of ${bench_modes[*]} (ABBA), $(nproc) CPUs, kernel $(uname -r), $(date -u +%F), load average at start $load0"
 echo
 echo "| round | mode | requests/s | requests (wrk) | agent CPU (% of a core) | l7 events lost | agent requests / wrk requests |"
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
-awk -v r="$ratio" -v off="$off_med" 'BEGIN { printf "Saturated: median off %.0f requests/s; median of per-round on/off ratios %.4f: **throughput loss %.2f %%**.\n", off, r, (1 - r) * 100 }'
+loss_line "Saturated (requests/s)" s
 echo
 echo "Fixed rate with the agent on (hey -c 10 -q 1000, target 10,000 requests/s): achieved $rate10k requests/s, **agent CPU $cpu10k % of one core**, **agent RSS $((rss / 1024)) MiB**, l7 events lost $lost10k, agent requests $n10k / hey's 200 responses $hey10k."
 echo

@@ -10,7 +10,12 @@
 #   bench_stop_on_exit SIG PID    : a server, stopped (SIG) on exit
 #   bench_agent_config JSON       : the agent's config, with process and
 #                                   prometheus plus the JSON plugin entries
-#   window_begin / window_end FN  : a measured window with the agent on:
+#                                   ($tmp/zerotap.json), and the same with
+#                                   agent.l7_local_once off
+#                                   ($tmp/zerotap-both.json)
+#   hooks_start HOOK... / hooks_stop : bench/zt-hooks (empty programs on
+#                                   the agent's hooks) around a window
+#   window_begin [CONFIG] / window_end FN : a measured window with the agent on:
 #                                   sets acpu (% of a core), lost (l7 ring
 #                                   events), n (FN's count, after - before)
 #                                   and rss (the agent's, KiB)
@@ -42,6 +47,7 @@ cgdirs=()
 bench_cleanup() {
 	set +e
 	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+	[ -n "${hooks_pid:-}" ] && kill -INT "$hooks_pid" 2>/dev/null && wait "$hooks_pid" 2>/dev/null
 	local s
 	for s in "${bench_servers[@]}"; do
 		kill -"${s%% *}" "${s#* }" 2>/dev/null && wait "${s#* }" 2>/dev/null
@@ -83,13 +89,37 @@ client() { # LOG CMD... : the client in the cgroup $cg-cli, waited for
 }
 
 bench_agent_config() {
-	cat >"$tmp/zerotap.json" <<JSON
-{ "agent": { "plugin_dir": "$build/plugins-out" },
+	local f extra
+	for f in zerotap zerotap-both; do
+		extra=''
+		[ $f = zerotap ] || extra='"l7_local_once": false, '
+		cat >"$tmp/$f.json" <<JSON
+{ "agent": { $extra"plugin_dir": "$build/plugins-out" },
   "plugins": {
     "process": { "enabled": true, "config": { "container_ttl_ms": 600000 } },
     $1,
     "prometheus": { "enabled": true, "config": { "listen": "127.0.0.1:$prom" } } } }
 JSON
+	done
+}
+
+hooks_pid=''
+hooks_start() { # HOOK...
+	[ -x "$build/bench/zt-hooks" ] || bench_die "$build/bench/zt-hooks not built"
+	"$build/bench/zt-hooks" "$@" >"$tmp/hooks.log" 2>&1 &
+	hooks_pid=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^attached' "$tmp/hooks.log" && return 0
+		sleep 0.05
+	done
+	cat "$tmp/hooks.log" >&2
+	bench_die "zt-hooks did not attach"
+}
+hooks_stop() {
+	kill -INT "$hooks_pid"
+	wait "$hooks_pid" || true
+	hooks_pid=
 }
 
 scrape() { curl -sf --max-time 5 "http://127.0.0.1:$prom/metrics" -o "$1"; }
@@ -108,8 +138,8 @@ value() { # FILE NAME LABEL_SUBSTRING... : sum of the matching samples
 
 ring_lost() { value "$1" zerotap_ringbuf_lost_events_total 'ring="l7"'; }
 
-start_agent() { # until its l7 feature is up
-	"$build/core/zerotap" --config "$tmp/zerotap.json" 2>"$tmp/agent.log" &
+start_agent() { # [CONFIG] : until its l7 feature is up
+	"$build/core/zerotap" --config "${1:-$tmp/zerotap.json}" 2>"$tmp/agent.log" &
 	agent_pid=$!
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -135,8 +165,8 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) 
 # A measured window: the agent started (and settled) before, its counters
 # read before and after (after it drained). Between the two, the script
 # runs its client; window_end keeps the agent running.
-window_begin() {
-	start_agent
+window_begin() { # [CONFIG]
+	start_agent "${1:-}"
 	sleep 2.2
 	scrape "$tmp/before"
 	win_t0=$(ticks "$agent_pid")
@@ -154,4 +184,55 @@ window_end() { # COUNT_FN : sets acpu lost n, and rss (KiB, at the window's end)
 	acpu=$(pct "$(awk -v t="$((t1 - win_t0))" -v hz="$hz" 'BEGIN { print t / hz }')" "$w")
 	lost=$(($(ring_lost "$tmp/after") - $(ring_lost "$tmp/before")))
 	n=$(($("$1" "$tmp/after") - $("$1" "$tmp/before")))
+}
+
+# The modes of a measured round, each with its own throughput:
+#   off   nothing attached
+#   hooks bench/zt-hooks: empty programs on $bench_hooks (the floor of
+#         observing through the agent's hooks)
+#   on    the agent, default config
+#   both  the agent with agent.l7_local_once off: both ends of a local
+#         connection parsed, what a server with remote clients pays
+# Rounds run them in order, even rounds reversed (ABBA).
+bench_modes=(off hooks on both)
+bench_hooks="sock_send_length sock_recv_length inet_sock_set_state"
+round_order() { # ROUND
+	local i out=()
+	for ((i = 0; i < ${#bench_modes[@]}; i++)); do
+		if (($1 % 2)); then out+=("${bench_modes[i]}"); else out+=("${bench_modes[${#bench_modes[@]} - 1 - i]}"); fi
+	done
+	echo "${out[*]}"
+}
+mode_begin() { # MODE : resets acpu lost n
+	acpu=- lost=- n=-
+	case $1 in
+	hooks) hooks_start $bench_hooks ;;
+	on) window_begin ;;
+	both) window_begin "$tmp/zerotap-both.json" ;;
+	esac
+}
+mode_end() { # MODE COUNT_FN : acpu lost n for the agent's modes
+	case $1 in
+	hooks) hooks_stop ;;
+	on | both)
+		window_end "$2"
+		stop_agent
+		;;
+	esac
+}
+# loss_line LABEL KEY_PREFIX : "LABEL: loss per mode" from rate_of[KEY_PREFIX,round,mode]
+# (median over rounds of each round's mode/off ratio)
+loss_line() {
+	local label=$1 k=$2 mode r out="" ratios
+	for mode in "${bench_modes[@]}"; do
+		[ "$mode" = off ] && continue
+		ratios=()
+		for ((r = 1; r <= rounds; r++)); do
+			ratios+=("$(awk -v a="${rate_of[$k,$r,off]}" -v b="${rate_of[$k,$r,$mode]}" 'BEGIN { printf "%.4f", b / a }')")
+		done
+		out+="$(awk -v m="$mode" -v q="$(median "${ratios[@]}")" 'BEGIN { printf "%s %.2f %%, ", m, (1 - q) * 100 }')"
+	done
+	local offs=()
+	for ((r = 1; r <= rounds; r++)); do offs+=("${rate_of[$k,$r,off]}"); done
+	echo "$label: median off $(median "${offs[@]}"); throughput loss (median of per-round ratios to off): **${out%, }**."
 }

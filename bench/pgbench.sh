@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Postgres overhead: postgres 15 (as user postgres, fsync off, plain text)
 # on 127.0.0.1 in a cgroup of its own, pgbench -S (one SELECT per
-# transaction) in another, SECONDS per round, rounds alternating agent off
-# / on (ABBA): transactions/s and the ratio on/off, the agent's CPU, l7
+# transaction) in another, SECONDS per round, each round running the
+# modes of lib.sh (off, hooks, on, both; ABBA): transactions/s and the
+# ratios to off, the agent's CPU, l7
 # ring events lost, and the agent's outbound query count for pgbench's
 # cgroup against pgbench's own transaction count (pgbench's set-up
 # queries, a couple per run, come on top).
@@ -47,38 +48,26 @@ run_pgbench() { client "$1" pgbench -n -M "$mode_q" -S -c "$clients" -j 2 -T "$s
 run_pgbench "$tmp/warm.log"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
-declare -A tps_of
+declare -A rate_of
 for ((r = 1; r <= rounds; r++)); do
-	order="off on"
-	((r % 2)) || order="on off"
-	for mode in $order; do
+	for mode in $(round_order $r); do
 		sleep 1
-		acpu=- lost=- cmp=-
-		[ $mode = off ] || window_begin
+		cmp=-
+		mode_begin $mode
 		run_pgbench "$tmp/pgb.$r.$mode.log"
 		tps=$(awk '/^tps = / { print $3 }' "$tmp/pgb.$r.$mode.log")
 		tx=$(awk '/number of transactions actually processed/ { split($NF, a, "/"); print a[1] }' "$tmp/pgb.$r.$mode.log")
-		if [ $mode = on ]; then
-			window_end agent_q
-			cmp="$n / $tx (+$((n - tx)))"
-			stop_agent
-		fi
-		tps_of[$r,$mode]=$tps
+		mode_end $mode agent_q
+		[ "$n" = - ] || cmp="$n / $tx (+$((n - tx)))"
+		rate_of[t,$r,$mode]=$tps
 		rows+=("| $r | $mode | $tps | $tx | $acpu | $lost | $cmp |")
 	done
 done
-ratios=() offs=()
-for ((r = 1; r <= rounds; r++)); do
-	ratios+=("$(awk -v a="${tps_of[$r,off]}" -v b="${tps_of[$r,on]}" 'BEGIN { printf "%.4f", b / a }')")
-	offs+=("${tps_of[$r,off]}")
-done
-ratio=$(median "${ratios[@]}")
-off_med=$(median "${offs[@]}")
 
-echo "postgres 15 on $dest (fsync off, plain text), pgbench -n -M $mode_q -S -c $clients -j 2 -T $secs, $rounds rounds of off/on (ABBA), $(nproc) CPUs, kernel $(uname -r), $(date -u +%F), load average at start $load0"
+echo "postgres 15 on $dest (fsync off, plain text), pgbench -n -M $mode_q -S -c $clients -j 2 -T $secs, $rounds rounds of ${bench_modes[*]} (ABBA), $(nproc) CPUs, kernel $(uname -r), $(date -u +%F), load average at start $load0"
 echo
 echo "| round | mode | transactions/s | transactions (pgbench) | agent CPU (% of a core) | l7 events lost | agent queries / pgbench transactions (+ set-up queries) |"
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
-awk -v r="$ratio" -v off="$off_med" 'BEGIN { printf "Median off %.0f transactions/s; median of per-round on/off ratios %.4f: **throughput loss %.2f %%**.\n", off, r, (1 - r) * 100 }'
+loss_line "transactions/s" t

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Redis overhead: redis-server (no persistence) on 127.0.0.1 in a cgroup of
 # its own, and redis-benchmark -t set,get -c 50 with -P 1 and -P 16 (16
-# commands per write, 16 replies per read), rounds alternating agent off /
-# on (ABBA) in the same run: throughput ratio (median on / median off),
+# commands per write, 16 replies per read), each round running the modes
+# of lib.sh (off, hooks, on, both; ABBA): throughput ratios to off,
 # agent CPU while the benchmark ran, l7 ring events lost (zerotap_ self
 # metrics), and count accuracy: the agent's outbound records for the
 # benchmark's cgroup against the commands it sent (2 x -n, plus its 2
@@ -38,24 +38,21 @@ bench() { # LOG PIPELINE : mean of SET and GET requests/s
 
 client "$tmp/warm.log" redis-benchmark -p "$port" -n 20000 -c 50 -t set,get -q
 rows=()
-declare -A rps_of
+declare -A rate_of
 for pl in 1 16; do
 	for ((r = 1; r <= rounds; r++)); do
-		order="off on"
-		((r % 2)) || order="on off"
-		for mode in $order; do
+		for mode in $(round_order $r); do
 			sleep 1
-			acpu=- lost=- cmp=-
-			[ $mode = off ] || window_begin
+			cmp=-
+			mode_begin $mode
 			rps=$(bench "$tmp/b.$pl.$r.$mode.csv" "$pl")
-			if [ $mode = on ]; then
-				window_end agent_reqs
+			mode_end $mode agent_reqs
+			if [ "$n" != - ]; then
 				want=$((2 * nreq + 2))
 				cmp="$n / $want"
 				[ "$n" = "$want" ] || cmp+=" (**$((n - want))**)"
-				stop_agent
 			fi
-			rps_of[$pl,$r,$mode]=$rps
+			rate_of[$pl,$r,$mode]=$rps
 			rows+=("| -P $pl | $r | $mode | $rps | $acpu | $lost | $cmp |")
 		done
 	done
@@ -67,9 +64,4 @@ echo "| pipeline | round | mode | requests/s (SET, GET mean) | agent CPU (% of a
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
-for pl in 1 16; do
-	off=() on=()
-	for ((r = 1; r <= rounds; r++)); do off+=("${rps_of[$pl,$r,off]}"); on+=("${rps_of[$pl,$r,on]}"); done
-	mo=$(median "${off[@]}") mn=$(median "${on[@]}")
-	echo "-P $pl: median off $mo, on $mn requests/s: **ratio $(awk -v a="$mn" -v b="$mo" 'BEGIN { printf "%.3f", a / b }')**"
-done
+for pl in 1 16; do loss_line "-P $pl (requests/s)" $pl; done

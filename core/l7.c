@@ -83,6 +83,7 @@ struct l7_conn {
 	uint64_t said_no; /* bit per protocol index */
 	uint64_t last_ns;
 	char cid[256], app[256], dest[64], actual[64];
+	uint16_t cid_len, app_len; /* strlen, once attributed */
 	uint32_t netns;
 	uint8_t actual_tries;
 	uint8_t role; /* ZT_ROLE_*, from the tcp feature (0: not known yet) */
@@ -407,8 +408,11 @@ static void attribute(struct l7_mod *m, struct l7_conn *c)
 {
 	if (c->attributed)
 		return;
-	if (!entities_process_ident(m->a->ents, c->tgid, c->cid, sizeof(c->cid), c->app, sizeof(c->app)))
+	if (!entities_process_ident(m->a->ents, c->tgid, c->cid, sizeof(c->cid), c->app, sizeof(c->app))) {
 		c->attributed = 1;
+		c->cid_len = (uint16_t)strlen(c->cid);
+		c->app_len = (uint16_t)strlen(c->app);
+	}
 }
 
 /* TCP: the tcp feature's table knows who connected (its ring is read
@@ -693,7 +697,7 @@ static void count_record(struct l7_mod *m, struct l7_conn *c, const struct l7_pe
 		lq_observe(m, c, r->role, lat);
 	if (!p->m_out || !(r->flags & L7_REC_ONEWAY || r->start_ns))
 		return;
-	struct zt_str cid = { c->cid, strlen(c->cid) }, app = { c->app, strlen(c->app) };
+	struct zt_str cid = { c->cid, c->cid_len }, app = { c->app, c->app_len };
 	struct zt_str dest = { c->dest, strlen(c->dest) };
 	/* NAT resolved by the tcp feature's table (conntrack), for
 	 * connections it tracks; else the destination itself */
