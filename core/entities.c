@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,11 +192,8 @@ int entities_process_ident(struct entities *e, uint32_t pid, char *cid, size_t c
 	for (struct proc_ent *p = e->procs[pid & (BUCKETS - 1)]; p && !found; p = p->next)
 		if (p->pid == pid)
 			found = p;
-	/* Newest first: a reused pid resolves to its latest owner. But a pid
-	 * that is alive now and not in the table belongs to a process not
-	 * known yet (pids wrap: 32768 by default), not to a removed one:
-	 * -ENOENT, so the caller waits for it to be known. */
-	for (unsigned i = 1; i <= ENTITIES_RECENT && !found && kill((pid_t)pid, 0) != 0; i++) {
+	/* newest first: a reused pid resolves to its latest owner */
+	for (unsigned i = 1; i <= ENTITIES_RECENT && !found; i++) {
 		const struct proc_ent *p = e->recent[(e->recent_next + ENTITIES_RECENT - i) % ENTITIES_RECENT];
 		if (!p)
 			break;
