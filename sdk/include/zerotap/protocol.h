@@ -347,6 +347,10 @@ struct zt_protocol_ops {
 	 * connections, after the core updated its own metrics (metric_stem).
 	 * For plugins whose metrics the core does not make (DNS: per-domain
 	 * and per-type labels), or which want per-record metrics of their own.
+	 * A TCP connection with both ends on this host is parsed once, on its
+	 * client side (agent.l7_local_once): the server side's conn_state then
+	 * gets no more parse() calls, and receives here, with the server role,
+	 * the records made on the client side.
 	 */
 	void (*on_record)(void *state, void *conn_state, const struct zt_record *r);
 };
