@@ -214,16 +214,29 @@ wrka=$(metric_value container_http_requests_total container_id=\""$WRKC"\" desti
 zt_ok "wrk: agent $wrka = wrk $wrkn requests"
 
 # ---------------------------------------------------------------- latency
+lreq=$(awk '$1 == "[200]" { print $2 }' "$T/heylat.out")
+lat_count() { metric_value container_http_requests_duration_seconds_total_count container_id=\""$LAT"\" || echo 0; }
+lat_settled() { zt_scrape "$PROM" >/dev/null && [ "$(lat_count)" = "${lreq:-none}" ]; }
+if ! ( zt_wait_until 10 "latency client's requests counted" lat_settled ); then
+	# where did they go: another container, unattributed, or never parsed
+	zt_log "latency client: $(grep -A2 'Status code' "$T/heylat.out" | tr '\n' ' ')"
+	zt_series container_http_requests_total
+	zt_series container_http_inbound_requests_total container_id=\""$SLOW"\"
+	zt_series zerotap_l7_unattributed_records_total
+	zt_series zerotap_l7_connections
+	zt_series zerotap_l7_unmatched
+	zt_series zerotap_ringbuf_lost_events_total
+	zt_series zerotap_l7_records_total
+fi
 sleep 1.2 # quantiles are published on the agent's 1 s tick
 zt_scrape "$PROM" >/dev/null
-n=$(metric_value container_http_requests_duration_seconds_total_count container_id=\""$LAT"\")
-sum=$(metric_value container_http_requests_duration_seconds_total_sum container_id=\""$LAT"\")
-lreq=$(awk '$1 == "[200]" { print $2 }' "$T/heylat.out")
+n=$(lat_count)
+sum=$(metric_value container_http_requests_duration_seconds_total_sum container_id=\""$LAT"\" || echo 0)
 [ "$lreq" = "$NLAT" ] || zt_fail_later "latency client: hey got ${lreq:-no} 200 responses of $NLAT"
 [ "$n" = "$lreq" ] || zt_fail_later "latency client: agent $n requests, hey $lreq"
 # hey prints seconds: "Average:	0.0146 secs", "  50% in 0.0105 secs"
 havg=$(awk '$1 == "Average:" { printf "%.3f", $2 * 1000; exit }' "$T/heylat.out")
-aavg=$(awk -v s="$sum" -v n="$n" 'BEGIN { printf "%.3f", s / n * 1000 }')
+aavg=$(awk -v s="$sum" -v n="$n" 'BEGIN { printf "%.3f", (n > 0 ? s / n * 1000 : 0) }')
 zt_log "latency: agent mean $aavg ms, hey mean $havg ms over $lreq requests"
 awk -v a="$aavg" -v w="$havg" 'BEGIN { d = a - w; if (d < 0) d = -d; exit !(d <= 0.1 * w) }' ||
 	zt_fail_later "agent mean latency $aavg ms is not within 10 % of hey's $havg ms"

@@ -183,14 +183,20 @@ zt_wait_until() {
 
 # --------------------------------------------------------------- ports
 
-zt_port_in_use() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+# any TCP socket on the port: a listener, or a connection whose local end
+# holds it (a bind to it fails then too)
+zt_port_in_use() { ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
 
-# A free 127.0.0.1 TCP port in 20000..59999, not handed out before in this test.
+# A free 127.0.0.1 TCP port in 10000..32767, not handed out before in this
+# test: below the kernel's ephemeral range (32768..60999 here), so no
+# client's connect can take it between this check and the server's bind.
 ZT_PORTS_GIVEN=" "
+ZT_PORT_TOP=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${ZT_PORT_TOP:-0}" -gt 12000 ] 2>/dev/null || ZT_PORT_TOP=32768
 zt_free_port() {
 	local p i
 	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % (ZT_PORT_TOP - 10000)))
 		case "$ZT_PORTS_GIVEN" in *" $p "*) continue ;; esac
 		if ! zt_port_in_use "$p"; then
 			ZT_PORTS_GIVEN+="$p "
