@@ -49,10 +49,11 @@ void spanq_push(struct spanq *q, const char *protocol, const char *container_id,
 	struct span *s;
 	if (!q)
 		return;
+	/* full: the new record gives way (as OpenTelemetry's batch processor
+	 * does), which costs nothing while no exporter drains the queue */
 	if (q->len == q->cap) {
-		q->head = (q->head + 1) % q->cap;
-		q->len--;
 		q->dropped++;
+		return;
 	}
 	s = &q->v[(q->head + q->len) % q->cap];
 	q->len++;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The span queue: records from the L7 pipeline, copied, waiting for the
- * span exporters (OTLP, to come). Bounded: when full, the oldest record
- * gives way and is counted as dropped, so capture never waits on export.
+ * span exporters (OTLP, to come). Bounded: when full, a new record is
+ * counted as dropped and not copied, so capture never waits on export and
+ * an undrained queue costs one comparison per record.
  */
 #ifndef ZT_CORE_SPANQ_H
 #define ZT_CORE_SPANQ_H
