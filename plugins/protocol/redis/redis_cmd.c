@@ -13,26 +13,36 @@
 #include "redis.h"
 
 /* Commands whose first argument is a subcommand (Redis 7 "container" commands). */
-static const char *const containers[] = {
-	"ACL",	   "CLIENT", "CLUSTER", "COMMAND", "CONFIG", "DEBUG",  "FUNCTION", "LATENCY", "MEMORY",
-	"MODULE",  "OBJECT", "PUBSUB",	"SCRIPT",  "SLOWLOG", "XGROUP", "XINFO",
-};
+#define NAME(s) s, sizeof(s) - 1
 
+/* Commands whose first argument is a subcommand (Redis 7 "container" commands). */
 static const struct {
 	const char *name;
+	size_t len;
+} containers[] = {
+	{ NAME("ACL") },     { NAME("CLIENT") }, { NAME("CLUSTER") }, { NAME("COMMAND") },	 { NAME("CONFIG") },
+	{ NAME("DEBUG") },   { NAME("FUNCTION") }, { NAME("LATENCY") }, { NAME("MEMORY") },	 { NAME("MODULE") },
+	{ NAME("OBJECT") },  { NAME("PUBSUB") }, { NAME("SCRIPT") },  { NAME("SLOWLOG") }, { NAME("XGROUP") },
+	{ NAME("XINFO") },
+};
+
+/* (the lengths are in the tables: this runs for every command) */
+static const struct {
+	const char *name;
+	size_t len;
 	uint32_t kind, confirm;
 } kinds[] = {
-	{ "SUBSCRIBE", RK_SUBSCRIBE, RP_SUBSCRIBE },
-	{ "PSUBSCRIBE", RK_SUBSCRIBE, RP_PSUBSCRIBE },
-	{ "SSUBSCRIBE", RK_SUBSCRIBE, RP_SSUBSCRIBE },
-	{ "UNSUBSCRIBE", RK_UNSUBSCRIBE, RP_UNSUBSCRIBE },
-	{ "PUNSUBSCRIBE", RK_UNSUBSCRIBE, RP_PUNSUBSCRIBE },
-	{ "SUNSUBSCRIBE", RK_UNSUBSCRIBE, RP_SUNSUBSCRIBE },
-	{ "MULTI", RK_MULTI, 0 },
-	{ "EXEC", RK_EXEC, 0 },
-	{ "DISCARD", RK_DISCARD, 0 },
-	{ "HELLO", RK_HELLO, 0 },
-	{ "RESET", RK_RESET, 0 },
+	{ NAME("SUBSCRIBE"), RK_SUBSCRIBE, RP_SUBSCRIBE },
+	{ NAME("PSUBSCRIBE"), RK_SUBSCRIBE, RP_PSUBSCRIBE },
+	{ NAME("SSUBSCRIBE"), RK_SUBSCRIBE, RP_SSUBSCRIBE },
+	{ NAME("UNSUBSCRIBE"), RK_UNSUBSCRIBE, RP_UNSUBSCRIBE },
+	{ NAME("PUNSUBSCRIBE"), RK_UNSUBSCRIBE, RP_PUNSUBSCRIBE },
+	{ NAME("SUNSUBSCRIBE"), RK_UNSUBSCRIBE, RP_SUNSUBSCRIBE },
+	{ NAME("MULTI"), RK_MULTI, 0 },
+	{ NAME("EXEC"), RK_EXEC, 0 },
+	{ NAME("DISCARD"), RK_DISCARD, 0 },
+	{ NAME("HELLO"), RK_HELLO, 0 },
+	{ NAME("RESET"), RK_RESET, 0 },
 };
 
 static const char *const push_kinds[] = {
@@ -83,7 +93,7 @@ int redis_cmd_of(const struct resp_value *v, struct redis_cmd *c)
 	c->words = 1;
 	c->args = v->count - 1;
 	for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++) {
-		if (strlen(containers[i]) != c->op_len || memcmp(containers[i], c->op, c->op_len))
+		if (containers[i].len != c->op_len || memcmp(containers[i].name, c->op, c->op_len))
 			continue;
 		if (c->args && v->word_ok[1] && name_ok(v->word[1], v->word_len[1])) {
 			c->op[c->op_len++] = ' ';
@@ -94,7 +104,7 @@ int redis_cmd_of(const struct resp_value *v, struct redis_cmd *c)
 		break;
 	}
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if (strlen(kinds[i].name) == c->op_len && !memcmp(kinds[i].name, c->op, c->op_len)) {
+		if (kinds[i].len == c->op_len && !memcmp(kinds[i].name, c->op, c->op_len)) {
 			c->kind = kinds[i].kind;
 			c->confirm = kinds[i].confirm;
 			break;
