@@ -90,6 +90,29 @@ struct {
 	__type(value, __u64);
 } l7_stats SEC(".maps");
 
+/*
+ * Which element of a sendmmsg/recvmmsg vector a message is. The kernel
+ * handles the elements in order, one sock_sendmsg/sock_recvmsg each, and
+ * writes each element's length back into its msg_len before the next
+ * one. Per thread (only threads that ever used the mmsg calls on a parsed
+ * socket have an entry): the vector and socket of the last element seen,
+ * its index and length. The next message continues that vector only when
+ * the previous element's msg_len now holds that length; a failed receive
+ * or send (the end of a call that took fewer datagrams than it asked for)
+ * forgets the position, so the next call starts at element 0.
+ */
+struct mmsg_pos {
+	__u64 vec, cookie;
+	__u32 next, last_len;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mmsg_pos);
+} l7_mmsg SEC(".maps");
+
 /* The record being built: header + payload. Twice the payload bound so
  * that the verifier can see every copy stay inside. */
 struct scratch {
@@ -194,12 +217,38 @@ static __always_inline void read_peer(struct zt_l7_ev *e, const void *uaddr)
 	}
 }
 
+/* The element of the mmsg vector at vec (vlen elements) that this message
+ * of `len` bytes on socket `cookie` is; NULL when it cannot be told.
+ * again: the same message asked a second time (a longer copy after a
+ * claim), the position stays. */
+static __always_inline const struct user_msghdr *mmsg_element(struct task_struct *task, __u64 vec, __u64 vlen,
+							      __u64 cookie, __u32 len, int again)
+{
+	struct mmsg_pos *st = bpf_task_storage_get(&l7_mmsg, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	const struct mmsghdr *v = (const struct mmsghdr *)vec;
+	__u32 idx = 0, written;
+
+	if (!st)
+		return vlen == 1 ? &v->msg_hdr : 0;
+	if (again)
+		return st->vec == vec && st->next ? &v[st->next - 1].msg_hdr : 0;
+	if (st->vec == vec && st->cookie == cookie && st->next && st->next < vlen &&
+	    !bpf_probe_read_user(&written, sizeof(written), &v[st->next - 1].msg_len) && written == st->last_len)
+		idx = st->next;
+	st->vec = vec;
+	st->cookie = cookie;
+	st->next = idx + 1;
+	st->last_len = len;
+	return &v[idx].msg_hdr;
+}
+
 /*
  * The message's bytes from the syscall's arguments. Returns bytes copied;
  * sets ZT_L7F_UNKNOWN_BUF when the buffer cannot be located (sendfile,
- * splice, io_uring, a sendmmsg/recvmmsg element other than the first).
+ * splice, io_uring).
  */
-static __always_inline __u32 copy_payload(struct zt_l7_ev *e, __u8 *dst, __u32 want, int send)
+static __always_inline __u32 copy_payload(struct zt_l7_ev *e, __u8 *dst, __u32 want, int send, __u64 cookie,
+					  __u32 len, int again)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -232,11 +281,9 @@ static __always_inline __u32 copy_payload(struct zt_l7_ev *e, __u8 *dst, __u32 w
 		break;
 	case NR_recvmmsg:
 	case NR_sendmmsg:
-		/* Which element of the vector this message is cannot be told
-		 * from here unless there is only one. */
-		if (regs->dx != 1)
+		umh = mmsg_element(task, regs->si, regs->dx, cookie, len, again);
+		if (!umh)
 			goto nobuf;
-		umh = (const struct user_msghdr *)regs->si; /* &mmsghdr[0].msg_hdr */
 		break;
 	default:
 		goto nobuf;
@@ -286,7 +333,14 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	__u16 family, proto;
 	__u8 transport, flags = 0, wake = 0;
 
-	if (ret <= 0 || tgid == self_tgid)
+	if (ret < 0) {
+		/* a vector call that stops early ends with a failed element */
+		struct mmsg_pos *st = bpf_task_storage_get(&l7_mmsg, bpf_get_current_task_btf(), 0, 0);
+		if (st)
+			st->vec = 0;
+		return 0;
+	}
+	if (!ret || tgid == self_tgid)
 		return 0;
 	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
@@ -356,7 +410,7 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 	__builtin_memset(e, 0, sizeof(*e));
 	if (c->policy == ZT_L7_UNKNOWN)
 		__builtin_memset(data, 0, ZT_L7_WINDOW);
-	cap = copy_payload(e, data, want, dir == 0);
+	cap = copy_payload(e, data, want, dir == 0, cookie, (__u32)ret, 0);
 
 	if (c->policy == ZT_L7_UNKNOWN && cap) {
 		/* the detection rules, in the kernel: a match claims at once */
@@ -388,7 +442,7 @@ static __always_inline int on_msg(const struct sock *sk, int ret, int dir)
 						__u32 more = r->capture < (__u32)ret ? r->capture : (__u32)ret;
 						if (more > ZT_L7_CAP_MAX)
 							more = ZT_L7_CAP_MAX;
-						cap = copy_payload(e, data, more, dir == 0);
+						cap = copy_payload(e, data, more, dir == 0, cookie, (__u32)ret, 1);
 					}
 				} else {
 					flags |= ZT_L7F_ASK;

@@ -72,7 +72,7 @@ incg_srv "$T/unbound.out" SRV_PROCS unbound -d -c "$T/unbound.conf"
 zt_wait_until 10 "unbound answers" bash -c "dig +time=1 +tries=1 @127.0.0.1 -p $UP a.test A | grep -q 'status: NOERROR'"
 
 zt_config "$T/zerotap.json" "$(zt_inst_prometheus "$PROM")" "$(zt_inst_process)" \
-	"    \"dns\": { \"enabled\": true, \"required\": true, \"config\": { \"ports\": [\"$UP\", \"$DP\", \"$SP\"] } }"
+	"    \"dns\": { \"enabled\": true, \"required\": true, \"config\": { \"ports\": [\"$UP\", \"$DP\", \"$SP\", \"53\"] } }"
 zt_start_agent "$T/zerotap.json"
 zt_wait_metrics "$PROM"
 zt_wait_until 10 "l7 feature up" bash -c "curl -sf http://127.0.0.1:$PROM/metrics | grep -q '^zerotap_feature_up{.*feature=\"l7\".*} 1'"
@@ -219,6 +219,80 @@ for q in 50 99; do
 	[ -n "$a" ] && [ -n "$c" ] && awk -v a="$a" -v c="$c" 'BEGIN { d = a - c; if (d < 0) d = -d; exit !(c > 0 && d <= 0.1 * c) }' ||
 		zt_fail_later "agent p$q latency ${a:-none} ms is not within 10 % of dnsperf's ${c:-none} ms"
 done
+# -------------------------------------------- glibc's resolver (sendmmsg)
+# getaddrinfo sends the A and the AAAA query in one sendmmsg call (two
+# elements); the agent must count both. resolv.conf takes no port, so a
+# dnsmasq answers on 127.0.0.1:53 inside a network namespace of the test,
+# and each getent runs there with a resolv.conf bind-mounted in its own
+# mount namespace. tshark, in the same network namespace, is the oracle.
+NS=zt-dns-$$
+ip netns del "$NS" 2>/dev/null || true
+ip netns add "$NS" && ZT_TCP_NETNS+=("$NS") || zt_fail "ip netns add $NS"
+zt_tcp_in_ns "$NS" ip link set lo up
+printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:2\n' >"$T/resolv.conf"
+incg_srv "$T/nsdns.out" SRV_PROCS nsenter --net="/run/netns/$NS" dnsmasq -k --no-resolv --no-hosts \
+	--listen-address=127.0.0.1 --port=53 --bind-interfaces --user=root --pid-file="$T/nsdns.pid" \
+	--log-facility=/dev/null --address=/g.test/127.0.0.9 --address=/g.test/fd00::9 --address=/gone.test/
+zt_wait_until 10 "dnsmasq in $NS answers" bash -c \
+	"nsenter --net=/run/netns/$NS dig +time=1 +tries=1 @127.0.0.1 g.test A | grep -q 'status: NOERROR'"
+# (nsenter execs tshark: $! is tshark itself, which SIGINT stops)
+nsenter --net="/run/netns/$NS" tshark -i lo -B 16 -f "udp port 53" -w "$T/gl.pcapng" >"$T/gltshark.out" 2>&1 &
+GTSH=$!
+ZT_PIDS+=("$GTSH")
+zt_wait_until 10 "tshark capturing in $NS" grep -q "Capturing on" "$T/gltshark.out"
+sleep 0.5
+NGL=20 NGONE=5
+zt_tcp_cgroup "zt-$ZT_TEST-$$-glibc"
+GL=$ZT_TCP_CG_ID
+GL_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+{
+	echo "mount --bind '$T/resolv.conf' /etc/resolv.conf || exit 1"
+	echo "for i in \$(seq $NGL); do nsenter --net=/run/netns/$NS getent ahosts g.test >/dev/null; echo \"g.test \$?\"; done"
+	echo "for i in \$(seq $NGONE); do nsenter --net=/run/netns/$NS getent ahosts gone.test >/dev/null; echo \"gone.test \$?\"; done"
+	echo "echo DONE"
+} >"$T/glibc.sh"
+zt_scrape "$PROM" >/dev/null
+nkern0=$(metric_value zerotap_l7_kernel_total counter=\"nobuf\" || echo 0)
+incg "$T/glibc.out" GL_PROCS unshare -m bash "$T/glibc.sh"
+zt_wait_until 60 "getent runs done" grep -q DONE "$T/glibc.out"
+[ "$(grep -c '^g.test 0$' "$T/glibc.out")" = "$NGL" ] || zt_fail "getent g.test: $(sort "$T/glibc.out" | uniq -c | tr '\n' ' ')"
+[ "$(grep -c '^gone.test 2$' "$T/glibc.out")" = "$NGONE" ] || zt_fail "getent gone.test: $(sort "$T/glibc.out" | uniq -c | tr '\n' ' ')"
+sleep 1
+kill -INT "$GTSH"
+wait "$GTSH" 2>/dev/null || true
+# tshark's answers per (type, name, rcode): the agent's keys
+declare -A gwant
+while read -r qt qn qr; do
+	[ -n "$qr" ] || continue
+	case $qt in 1) qt=TypeA ;; 28) qt=TypeAAAA ;; *) qt=Type$qt ;; esac
+	case $qr in 0) qr=ok ;; 3) qr=nxdomain ;; 2) qr=servfail ;; 5) qr=refused ;; esac
+	gwant["$qt|$qn|$qr"]=$((${gwant["$qt|$qn|$qr"]:-0} + 1))
+done < <(tshark -r "$T/gl.pcapng" -Y "dns.flags.response == 1" -T fields -e dns.qry.type -e dns.qry.name \
+	-e dns.flags.rcode 2>/dev/null)
+zt_log "tshark in $NS: $(for k in "${!gwant[@]}"; do printf '%s=%s ' "$k" "${gwant[$k]}"; done)"
+[ "${gwant["TypeAAAA|g.test|ok"]:-0}" = "$NGL" ] && [ "${gwant["TypeA|g.test|ok"]:-0}" = "$NGL" ] &&
+	[ "${gwant["TypeAAAA|gone.test|nxdomain"]:-0}" = "$NGONE" ] ||
+	zt_fail "tshark did not see one A and one AAAA answer per getent run"
+gsettled() {
+	zt_scrape "$PROM" >/dev/null
+	local k t d s
+	for k in "${!gwant[@]}"; do
+		IFS='|' read -r t d s <<<"$k"
+		[ "$(agent "$GL" "$t" "$d" "$s")" = "${gwant[$k]}" ] || return 1
+	done
+}
+( zt_wait_until 10 "agent counts of getent settle" gsettled ) || true
+zt_scrape "$PROM" >/dev/null
+zt_series container_dns_requests_total domain=\"g.test\"
+for k in "${!gwant[@]}"; do
+	IFS='|' read -r t d s <<<"$k"
+	got=$(agent "$GL" "$t" "$d" "$s")
+	[ "$got" = "${gwant[$k]}" ] || zt_fail_later "getent $t $d $s: agent $got, tshark ${gwant[$k]}"
+done
+nkern=$(metric_value zerotap_l7_kernel_total counter=\"nobuf\" || echo 0)
+[ "$nkern" = "$nkern0" ] || zt_fail_later "$((nkern - nkern0)) messages of the getent runs without a locatable buffer"
+zt_ok "glibc resolver (A + AAAA in one sendmmsg): agent = tshark for $NGL + $NGONE getent runs"
+
 lost=$(metric_value zerotap_ringbuf_lost_events_total ring=\"l7\" || echo 0)
 [ "$lost" = 0 ] || zt_fail_later "$lost l7 events lost"
 zt_pass
