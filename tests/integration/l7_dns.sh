@@ -19,7 +19,7 @@ source "$(dirname "$0")/tcp_lib.sh"
 for c in unbound dnsmasq dig dnsperf tshark; do command -v $c >/dev/null || zt_skip "$c is not installed"; done
 [ -f "$ZT_PLUGIN_DIR/dns.so" ] || zt_fail "dns plugin not built"
 PROM=$(zt_free_port)
-read -r UP DP SP < <(zt_tcp_ports 3) || zt_fail "no free ports"
+read -r UP DP SP MP < <(zt_tcp_ports 4) || zt_fail "no free ports"
 NA=10 NAAAA=5 NCNAME=5 NNX=5 NREF=3 NSF=3 NTCP=5 PERF_ROUNDS=50 NLAT=200
 
 cat >"$T/unbound.conf" <<EOF
@@ -72,7 +72,7 @@ incg_srv "$T/unbound.out" SRV_PROCS unbound -d -c "$T/unbound.conf"
 zt_wait_until 10 "unbound answers" bash -c "dig +time=1 +tries=1 @127.0.0.1 -p $UP a.test A | grep -q 'status: NOERROR'"
 
 zt_config "$T/zerotap.json" "$(zt_inst_prometheus "$PROM")" "$(zt_inst_process)" \
-	"    \"dns\": { \"enabled\": true, \"required\": true, \"config\": { \"ports\": [\"$UP\", \"$DP\", \"$SP\", \"53\"] } }"
+	"    \"dns\": { \"enabled\": true, \"required\": true, \"config\": { \"ports\": [\"$UP\", \"$DP\", \"$SP\", \"53\", \"$MP\"] } }"
 zt_start_agent "$T/zerotap.json"
 zt_wait_metrics "$PROM"
 zt_wait_until 10 "l7 feature up" bash -c "curl -sf http://127.0.0.1:$PROM/metrics | grep -q '^zerotap_feature_up{.*feature=\"l7\".*} 1'"
@@ -292,6 +292,31 @@ done
 nkern=$(metric_value zerotap_l7_kernel_total counter=\"nobuf\" || echo 0)
 [ "$nkern" = "$nkern0" ] || zt_fail_later "$((nkern - nkern0)) messages of the getent runs without a locatable buffer"
 zt_ok "glibc resolver (A + AAAA in one sendmmsg): agent = tshark for $NGL + $NGONE getent runs"
+
+# ------------------------------------------- a recvmmsg server (vectors)
+# the server reads with recvmmsg, one vector reused call after call and
+# every call short (non-blocking, ends with EAGAIN): each datagram must be
+# parsed from its own element. Client and server are one process: its
+# outbound and inbound counts must both be the client's.
+zt_tcp_cgroup "zt-$ZT_TEST-$$-mmsg"
+MM=$ZT_TCP_CG_ID
+MM_PROCS=("${ZT_TCP_CG_PROCS[@]}")
+incg "$T/mmsg.out" MM_PROCS /usr/bin/python3 "$ZT_SOURCE_DIR/tests/integration/py/dnsmmsg.py" "$MP"
+zt_wait_until 30 "recvmmsg client and server done" grep -q "^sent" "$T/mmsg.out"
+read -r _ msent _ mans <"$T/mmsg.out"
+[ "$msent" = "$mans" ] && [ "$msent" -gt 0 ] || zt_fail "dnsmmsg: $(cat "$T/mmsg.out")"
+mm_out() { zt_series container_dns_requests_total container_id=\""$MM"\" status=\"nxdomain\" | awk '{ v += $NF } END { printf "%d", v }'; }
+mm_in() { metric_value zerotap_container_dns_inbound_requests_total container_id=\""$MM"\" status=\"nxdomain\" || echo 0; }
+mm_settled() { zt_scrape "$PROM" >/dev/null && [ "$(mm_out)" = "$msent" ] && [ "$(mm_in)" = "$msent" ]; }
+( zt_wait_until 10 "agent counts of the recvmmsg server settle" mm_settled ) || true
+zt_scrape "$PROM" >/dev/null
+[ "$(mm_out)" = "$msent" ] || zt_fail_later "recvmmsg stage: agent outbound $(mm_out), client $msent"
+[ "$(mm_in)" = "$msent" ] || zt_fail_later "recvmmsg stage: agent inbound $(mm_in), client $msent"
+[ "$(metric_count container_dns_requests_total container_id=\""$MM"\")" = "$msent" ] ||
+	zt_fail_later "recvmmsg stage: $(metric_count container_dns_requests_total container_id=\""$MM"\") domains, $msent names asked"
+nkern=$(metric_value zerotap_l7_kernel_total counter=\"nobuf\" || echo 0)
+[ "$nkern" = "$nkern0" ] || zt_fail_later "$((nkern - nkern0)) messages without a locatable buffer"
+zt_ok "recvmmsg server: agent outbound = inbound = client ($msent queries, each name once)"
 
 lost=$(metric_value zerotap_ringbuf_lost_events_total ring=\"l7\" || echo 0)
 [ "$lost" = 0 ] || zt_fail_later "$lost l7 events lost"
