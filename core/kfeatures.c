@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -176,6 +177,7 @@ static int start_tcp(struct features *f)
 static void stop_tcp(struct features *f)
 {
 	if (f->tcp_rb) {
+		tcp_before_drain(f->tcpm, ~0ull);
 		ring_buffer__consume(f->tcp_rb);
 		ring_buffer__free(f->tcp_rb);
 		f->tcp_rb = NULL;
@@ -200,10 +202,15 @@ static void on_drain_timer(void *arg)
  * table before its TCP events are attributed. */
 void features_drain(struct features *f)
 {
+	struct timespec ts;
+	unsigned long long horizon = ~0ull;
+
+	if (!clock_gettime(CLOCK_MONOTONIC, &ts)) /* bpf_ktime_get_ns's clock */
+		horizon = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 	if (f && f->rb)
 		ring_buffer__consume(f->rb);
 	if (f && f->tcp_rb) {
-		tcp_before_drain(f->tcpm);
+		tcp_before_drain(f->tcpm, horizon);
 		ring_buffer__consume(f->tcp_rb);
 	}
 }

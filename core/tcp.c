@@ -553,6 +553,17 @@ int tcp_on_event(void *ctx, void *data, size_t size)
 
 	if (!t || size < sizeof(*e))
 		return 0;
+	/* an open after the horizon waits for the next drain (which reads its
+	 * process's events first); in order, behind any earlier waiting one */
+	int later = e->ts_ns > t->horizon && t->dq_len < TCP_DQ_MAX &&
+		    (e->type == ZT_TCP_CONNECT_OK || e->type == ZT_TCP_CONNECT_FAIL || e->type == ZT_TCP_ACCEPT ||
+		     e->type == ZT_TCP_LISTEN);
+	if (later) {
+		t->dq[t->dq_len].ev = *e;
+		t->dq[t->dq_len].since = loop_now_ns();
+		t->dq_len++;
+		return 0;
+	}
 	if (handle(t, e, t->dq_len) != -EAGAIN)
 		return 0;
 	/* Without any discovery plugin nothing will ever resolve. */
@@ -566,13 +577,14 @@ int tcp_on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-void tcp_before_drain(struct tcp_mod *t)
+void tcp_before_drain(struct tcp_mod *t, unsigned long long horizon)
 {
 	uint64_t now = loop_now_ns();
 	uint32_t kept = 0;
 
 	if (!t)
 		return;
+	t->horizon = horizon;
 	for (uint32_t i = 0; i < t->dq_len; i++) {
 		if (handle(t, &t->dq[i].ev, kept) != -EAGAIN)
 			continue;
@@ -640,6 +652,7 @@ int tcp_start(struct agent *a, const struct tcp_kernel *k, struct tcp_mod **out)
 	t->reg = a->reg;
 	t->k = *k;
 	t->self_ns_fd = -1;
+	t->horizon = UINT64_MAX; /* until the first drain sets it */
 	t->max_peers = (uint32_t)cfg->max_peers_per_container;
 	t->poll_ns = (uint64_t)cfg->tcp_poll_interval_ms * 1000000ull;
 	t->by_id = calloc(TCP_BUCKETS, sizeof(uint32_t));

@@ -55,7 +55,11 @@ int tcp_conn_role(struct tcp_mod *t, uint32_t netns, const uint8_t *laddr, uint1
 /* libbpf ring_buffer sample callback for the `tcp_rb` ring. */
 int tcp_on_event(void *ctx, void *data, size_t size);
 /* Called before every drain of `tcp_rb` (after the process ring): retries
- * events whose process was not yet known. */
-void tcp_before_drain(struct tcp_mod *t);
+ * events whose process was not yet known. `horizon` is the kernel clock
+ * (CLOCK_MONOTONIC ns) read before the process ring was drained: an
+ * opening event after it may belong to a process whose exec (or fork)
+ * event was written after that drain, so it waits for the next one
+ * instead of being attributed with what the entity table knew before. */
+void tcp_before_drain(struct tcp_mod *t, unsigned long long horizon);
 
 #endif

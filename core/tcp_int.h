@@ -140,6 +140,7 @@ struct tcp_mod {
 
 	struct tcp_dq *dq;           /* events waiting for their process */
 	uint32_t dq_len;
+	uint64_t horizon; /* see tcp_before_drain */
 
 	struct tcp_ns *ns;
 	size_t nns, cap_ns;

@@ -28,7 +28,7 @@ UP4=1000000 DOWN4=1500000 UP6=700000 DOWN6=300000 HELD=4096 PRE0=3000 PRE1=5000
 TMO=0.5 # connect timeout towards the blackholed peer, seconds
 
 PROM=$(zt_free_port)
-read -r P_OK P_CLOSED P_X P_ACT P_BH P_PRE P_ONE < <(zt_tcp_ports 7) || zt_fail "no free ports"
+read -r P_OK P_CLOSED P_X P_ACT P_BH P_PRE P_ONE P_NEW < <(zt_tcp_ports 8) || zt_fail "no free ports"
 zt_log "ports: listener $P_OK, closed $P_CLOSED, transfer $P_X, held $P_ACT, blackholed $P_BH, pre-existing $P_PRE, short-lived $P_ONE; metrics $PROM"
 
 # ------------------------------------------------------------ the set-up
@@ -47,7 +47,7 @@ zt_tcp_cgroup "zt-$ZT_TEST-$$-srv"
 SRV=$ZT_TCP_CG_ID
 ZT_TCP_SERVER_IN_CG=1 zt_tcp_server "$T/server.log" - drain,127.0.0.1,$P_OK drain,::1,$P_OK \
 	"reply:$DOWN4,127.0.0.1,$P_X" "reply:$DOWN6,::1,$P_X" drain,127.0.0.1,$P_ACT \
-	drain,127.0.0.1,$P_PRE drain,127.0.0.1,$P_ONE
+	drain,127.0.0.1,$P_PRE drain,127.0.0.1,$P_ONE drain,127.0.0.1,$P_NEW
 zt_tcp_cgroup "zt-$ZT_TEST-$$"
 ID=$ZT_TCP_CG_ID
 
@@ -75,12 +75,12 @@ zt_ok "the agent knows container_id=\"$ID\" (${ZT_WAITED_MS} ms)"
 D_OK4="127.0.0.1:$P_OK" D_OK6="[::1]:$P_OK"
 D_CL4="127.0.0.1:$P_CLOSED" D_CL6="[::1]:$P_CLOSED"
 D_X4="127.0.0.1:$P_X" D_X6="[::1]:$P_X"
-D_ACT="127.0.0.1:$P_ACT" D_PRE="127.0.0.1:$P_PRE" D_ONE="127.0.0.1:$P_ONE"
+D_ACT="127.0.0.1:$P_ACT" D_PRE="127.0.0.1:$P_PRE" D_ONE="127.0.0.1:$P_ONE" D_NEW="127.0.0.1:$P_NEW"
 D_BH4="$B4:$P_BH" D_BH6="[$B6]:$P_BH"
 DESTS=("$D_OK4" "$D_OK6" "$D_CL4" "$D_CL6" "$D_BH4" "$D_BH6" "$D_X4" "$D_X6" "$D_ACT" "$D_PRE" "$D_ONE")
 OUT_FAMS=(successful_connects_total failed_connects_total bytes_sent_total bytes_received_total)
 IN_FAMS=(inbound_connects_total inbound_bytes_sent_total inbound_bytes_received_total)
-IN_DESTS=("$D_OK4|127.0.0.1" "$D_OK6|::1" "$D_X4|127.0.0.1" "$D_X6|::1" "$D_ACT|127.0.0.1" "$D_PRE|127.0.0.1" "$D_ONE|127.0.0.1")
+IN_DESTS=("$D_OK4|127.0.0.1" "$D_OK6|::1" "$D_X4|127.0.0.1" "$D_X6|::1" "$D_ACT|127.0.0.1" "$D_PRE|127.0.0.1" "$D_ONE|127.0.0.1" "$D_NEW|127.0.0.1")
 
 # Every tracked series is a key "FAMILY|MATCHER ..." (label values have no
 # spaces). BASE: its value after the agent started; EXP: the delta it must
@@ -233,6 +233,26 @@ check_client ok="$ONE"
 zt_log "short-lived client: $ZT_TCP_REPLY (exited)"
 expect "$(kout successful_connects_total "$D_ONE")" "$ONE"
 expect "$(kin inbound_connects_total "$D_ONE|127.0.0.1")" "$ONE"
+
+# ------------------------- the first process of a new cgroup, gone at once
+# Each of these cgroups is new and its only process moves in, execs bash,
+# connects once and exits within a few ms: gone before the agent reads its
+# exec event, in a cgroup no process was resolved in before. The exec
+# event's cgroup id names the container (opened by id on cgroupfs); its
+# parent's cgroup (this shell's) would be wrong.
+NNEW=3
+for i in $(seq $NNEW); do
+	zt_tcp_cgroup "zt-$ZT_TEST-$$-new$i"
+	NEWID[i]=$ZT_TCP_CG_ID
+	(zt_tcp_cg_exec bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_NEW") || zt_fail "connect to $D_NEW from cgroup $i failed"
+done
+for i in $(seq $NNEW); do
+	k="container_net_tcp_successful_connects_total|container_id=\"${NEWID[i]}\" destination=\"$D_NEW\""
+	KEYS+=("$k")
+	BASE[$k]=0 # a new container
+	expect "$k" 1
+done
+expect "$(kin inbound_connects_total "$D_NEW|127.0.0.1")" $NNEW
 
 # ------------------------------------------------------- bytes by peer class
 # Every byte above went over loopback: same_host, both containers.

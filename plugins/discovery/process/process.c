@@ -555,6 +555,43 @@ int pd_proc_sample(struct pstate *s, struct pentry *p, int at_exit)
 
 /* --------------------------------------------------------------- events */
 
+#define PD_FILEID_KERNFS 0xfe /* the handle type of cgroupfs: the 8-byte id */
+
+/* The container of a v2 cgroup id: the cgroup's directory, opened by its
+ * id (the kernfs node id is its file handle), then its path below the
+ * mount. NULL when the cgroup is gone or there is no v2 mount. */
+static struct ctr *ctr_of_cgroup_id(struct pstate *s, uint64_t cgid, char *fallback, size_t fblen)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = PD_FILEID_KERNFS } };
+	char link[64], path[CGROUP_BUF], line[CGROUP_BUF + 8];
+	struct cg_proc_paths pp;
+	size_t ml;
+	ssize_t n;
+	int fd;
+
+	if (s->v2_fd < 0 || !cgid || !s->mounts[CP_V2])
+		return NULL;
+	memcpy(h.fh.f_handle, &cgid, sizeof(cgid));
+	fd = open_by_handle_at(s->v2_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	close(fd);
+	ml = strlen(s->mounts[CP_V2]);
+	if (n <= 0 || (size_t)n < ml || memcmp(path, s->mounts[CP_V2], ml))
+		return NULL;
+	path[n] = 0;
+	/* as /proc/PID/cgroup would have said it */
+	n = snprintf(line, sizeof(line), "0::%s\n", (size_t)n == ml ? "/" : path + ml);
+	if (n <= 0 || (size_t)n >= sizeof(line) || pd_cg_parse_proc_cgroup(line, (size_t)n, &pp))
+		return NULL;
+	return pd_ctr_resolve(s, &pp, fallback, fblen);
+}
+
 static void on_exec(struct pstate *s, const struct zt_process_event *ev)
 {
 	char buf[CGROUP_BUF], fallback[PT_ID_MAX];
@@ -573,6 +610,11 @@ static void on_exec(struct pstate *s, const struct zt_process_event *ev)
 		 * started into a cgroup). */
 		struct pentry *self = pd_proc_find(s, ev->pid), *parent = pd_proc_find(s, ev->ppid);
 		struct ctr *known = ce && ce->cgid == ev->cgroup_id ? pd_ctr_find(s, ce->id) : NULL;
+		if (!known && ev->cgroup_id && (known = ctr_of_cgroup_id(s, ev->cgroup_id, fallback, sizeof(fallback))) &&
+		    ce && known->id) {
+			ce->cgid = ev->cgroup_id;
+			snprintf(ce->id, sizeof(ce->id), "%s", known->id);
+		}
 		if (!known)
 			known = self && self->c ? self->c : parent ? parent->c : NULL;
 		if (known)
@@ -684,6 +726,8 @@ static void pr_free(struct pstate *s)
 	/* Timers are removed by the core when the instance stops. Entities and
 	 * series stay: a restarted instance sets them again. */
 	free(s->cgcache);
+	if (s->v2_fd >= 0)
+		close(s->v2_fd);
 	pd_delay_fini(s);
 	pd_ctr_tables_free(s);
 	free(s->procs);
@@ -752,6 +796,7 @@ static int pr_init(const struct zt_host *host, zt_instance *inst, void **state)
 	s->host = host;
 	s->inst = inst;
 	s->ts_fd = -1;
+	s->v2_fd = -1;
 	s->ts_use = UINT32_MAX; /* the first tick logs the source */
 	s->clk_tck = sysconf(_SC_CLK_TCK);
 	if (s->clk_tck <= 0)
@@ -768,6 +813,8 @@ static int pr_init(const struct zt_host *host, zt_instance *inst, void **state)
 	if (err)
 		goto fail;
 	pd_mounts_detect(s);
+	if (s->mounts[CP_V2])
+		s->v2_fd = open(s->mounts[CP_V2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	pd_delay_init(s);
 	err = pd_metrics_register(s);
 	if (err) {

@@ -181,6 +181,7 @@ struct pstate {
 	char *proc_root, *cgroup_root, *podman_storage, *docker_root, *kubelet_log_dir;
 	/* hierarchy mounts: v2 root and each v1 controller's, NULL if absent */
 	char *mounts[CP_COUNT];
+	int v2_fd; /* the v2 mount, for cgroup ids to paths (-1: none) */
 	/* pid table: open addressing, power-of-two capacity */
 	struct pentry *procs;
 	size_t pcap, pcount;
