@@ -155,15 +155,18 @@ zt_log "tshark answers by rcode: $(for r in "${!rc[@]}"; do printf '%s=%s ' "$r"
 agent() { # CONTAINER TYPE DOMAIN STATUS
 	metric_value container_dns_requests_total container_id=\""$1"\" request_type=\""$2"\" domain=\""$3"\" status=\""$4"\" || echo 0
 }
+# settled CONTAINER WANT: every "TYPE|DOMAIN|STATUS" key of the associative
+# array named WANT has its count in CONTAINER's series
 settled() {
-	zt_scrape "$PROM" >/dev/null
+	local -n w=$2
 	local k t d s
-	for k in "${!want[@]}"; do
+	zt_scrape "$PROM" >/dev/null
+	for k in "${!w[@]}"; do
 		IFS='|' read -r t d s <<<"$k"
-		[ "$(agent "$CLI" "$t" "$d" "$s")" = "${want[$k]}" ] || return 1
+		[ "$(agent "$1" "$t" "$d" "$s")" = "${w[$k]}" ] || return 1
 	done
 }
-( zt_wait_until 10 "agent counts settle" settled ) || true
+( zt_wait_until 10 "agent counts settle" settled "$CLI" want ) || true
 zt_scrape "$PROM" >/dev/null
 zt_series container_dns_requests_total container_id=\""$CLI"\"
 for k in "${!want[@]}"; do
@@ -273,15 +276,7 @@ zt_log "tshark in $NS: $(for k in "${!gwant[@]}"; do printf '%s=%s ' "$k" "${gwa
 [ "${gwant["TypeAAAA|g.test|ok"]:-0}" = "$NGL" ] && [ "${gwant["TypeA|g.test|ok"]:-0}" = "$NGL" ] &&
 	[ "${gwant["TypeAAAA|gone.test|nxdomain"]:-0}" = "$NGONE" ] ||
 	zt_fail "tshark did not see one A and one AAAA answer per getent run"
-gsettled() {
-	zt_scrape "$PROM" >/dev/null
-	local k t d s
-	for k in "${!gwant[@]}"; do
-		IFS='|' read -r t d s <<<"$k"
-		[ "$(agent "$GL" "$t" "$d" "$s")" = "${gwant[$k]}" ] || return 1
-	done
-}
-( zt_wait_until 10 "agent counts of getent settle" gsettled ) || true
+( zt_wait_until 10 "agent counts of getent settle" settled "$GL" gwant ) || true
 zt_scrape "$PROM" >/dev/null
 zt_series container_dns_requests_total domain=\"g.test\"
 for k in "${!gwant[@]}"; do
