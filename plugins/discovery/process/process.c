@@ -610,10 +610,23 @@ static void on_exec(struct pstate *s, const struct zt_process_event *ev)
 		 * started into a cgroup). */
 		struct pentry *self = pd_proc_find(s, ev->pid), *parent = pd_proc_find(s, ev->ppid);
 		struct ctr *known = ce && ce->cgid == ev->cgroup_id ? pd_ctr_find(s, ce->id) : NULL;
-		if (!known && ev->cgroup_id && (known = ctr_of_cgroup_id(s, ev->cgroup_id, fallback, sizeof(fallback))) &&
-		    ce && known->id) {
-			ce->cgid = ev->cgroup_id;
-			snprintf(ce->id, sizeof(ce->id), "%s", known->id);
+		if (!known && ev->cgroup_id) {
+			/* the first process of its cgroup: the cgroup by its id. The
+			 * core learns where the process ran (its connections and
+			 * requests are attributed); the container's process count
+			 * and restarts are left to processes seen alive. */
+			struct ctr *c2 = ctr_of_cgroup_id(s, ev->cgroup_id, fallback, sizeof(fallback));
+			if (c2 && c2->id) {
+				char cm[16];
+				size_t cl = ev->comm.ptr ? (ev->comm.len < sizeof(cm) - 1 ? ev->comm.len : sizeof(cm) - 1) : 0;
+				if (cl)
+					memcpy(cm, ev->comm.ptr, cl);
+				cm[cl] = 0;
+				/* (not cached: the cache names containers whose paths
+				 * a live process gave) */
+				tell_core(s, ev->pid, ev->ppid, cm, c2->id, c2->app_id);
+				return;
+			}
 		}
 		if (!known)
 			known = self && self->c ? self->c : parent ? parent->c : NULL;
