@@ -146,7 +146,15 @@ settled() {
 	done
 	[ "$(inb ok)" = "$sum_ok" ] && [ "$(inb failed)" = "$sum_failed" ]
 }
-( zt_wait_until 10 "agent counts settle" settled ) || true
+if ! ( zt_wait_until 10 "agent counts settle" settled ); then
+	# what the agent says it could not pair, skipped or lost
+	zt_scrape "$PROM" >/dev/null
+	for f in zerotap_l7_unmatched_requests_total zerotap_l7_unmatched_responses_total zerotap_l7_resyncs_total \
+		zerotap_l7_lost_bytes_total zerotap_l7_parse_errors_total zerotap_ringbuf_lost_events_total \
+		zerotap_l7_unattributed_records_total zerotap_l7_kernel_total; do
+		zt_series $f
+	done
+fi
 zt_scrape "$PROM" >/dev/null
 zt_series container_memcached_inbound_queries_total container_id=\""$SRV"\"
 for k in "${!WANT_OK[@]}"; do
