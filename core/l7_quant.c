@@ -10,12 +10,42 @@
 #define LQ_MIN 1e-6 /* seconds: bucket 0 holds everything up to here */
 #define LQ_BUCKETS 1048 /* LQ_MIN * GAMMA^1047 > 1000 s; the last one holds the rest */
 
+/* log2 of a positive finite double from its exponent and a table of the
+ * mantissa's log2 with linear interpolation: within 3e-6, against the
+ * 0.0286 a bucket spans (log2 1.02), so a value within 2e-6 of a bucket
+ * edge may land in the neighbour bucket, whose middle is still within
+ * 1 % of it. Runs once per record; libm's log() was 3 % of the agent. */
+#define LQ_LOG2_BITS 8
+static double lq_log2_tab[(1 << LQ_LOG2_BITS) + 1];
+
+__attribute__((constructor)) static void lq_log2_init(void)
+{
+	for (int i = 0; i <= 1 << LQ_LOG2_BITS; i++)
+		lq_log2_tab[i] = log2(1.0 + (double)i / (1 << LQ_LOG2_BITS));
+}
+
+static double fast_log2(double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, sizeof(u));
+	int e = (int)((u >> 52) & 0x7ff) - 1023;
+	/* the mantissa's fraction: the table index and the rest */
+	uint64_t frac = u & 0x000fffffffffffffull;
+	uint32_t k = (uint32_t)(frac >> (52 - LQ_LOG2_BITS));
+	double t = (double)(frac & ((1ull << (52 - LQ_LOG2_BITS)) - 1)) / (double)(1ull << (52 - LQ_LOG2_BITS));
+	return e + lq_log2_tab[k] + t * (lq_log2_tab[k + 1] - lq_log2_tab[k]);
+}
+
 static uint32_t bucket_of(double v)
 {
+	static const double log2_min = -19.931568569324174; /* log2(1e-6) */
+	static const double inv_log2_gamma = 35.0027887811465; /* 1 / log2(1.02) */
 	if (!(v > LQ_MIN))
 		return 0;
-	double i = ceil(log(v / LQ_MIN) / log(LQ_GAMMA));
-	return i >= LQ_BUCKETS - 1 ? LQ_BUCKETS - 1 : (uint32_t)i;
+	if (!(v < 1e300)) /* and infinity */
+		return LQ_BUCKETS - 1;
+	double i = ceil((fast_log2(v) - log2_min) * inv_log2_gamma);
+	return i >= LQ_BUCKETS - 1 ? LQ_BUCKETS - 1 : i < 1 ? 1 : (uint32_t)i;
 }
 
 /* Bucket i holds (MIN * G^(i-1), MIN * G^i]: its geometric middle. */
