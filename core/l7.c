@@ -179,7 +179,7 @@ static int register_self(struct l7_mod *m)
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_ringbuf_bytes_total", "Bytes read from a BPF ring buffer.", l_ring, 1 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_ringbuf_lost_events_total", "Records the kernel could not reserve in a ring buffer (dropped).", l_ring, 1 },
 		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_span_queue_length", "Records waiting in the span queue for an exporter.", NULL, 0 },
-		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_span_queue_dropped_total", "Records dropped from the full span queue (oldest first).", NULL, 0 },
+		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_span_queue_dropped_total", "Records not queued because the span queue was full (new records give way).", NULL, 0 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_records_total", "Records (paired requests) made, per protocol.", l_proto, 1 },
 		{ sizeof(d[0]), ZT_METRIC_COUNTER, "zerotap_l7_dropped_total", "L7 data the agent could not use: verdict_failed (a claim or stop not written to the kernel map), table_full (more connections than the agent tracks), unknown_protocol (claimed by a plugin since removed), no_tuple (a message of a connection the agent does not know, without its addresses).", l_reason, 1 },
 		{ sizeof(d[0]), ZT_METRIC_GAUGE, "zerotap_container_l7_latency_seconds", "Request latency percentiles (50, 90, 99; within 1%) over the last 30 to 60 s, per protocol, role (client: the container sent the requests; server: it answered them) and destination (empty for the server role).", l_lat, 6 },

@@ -38,6 +38,15 @@ static size_t cut(const struct zt_str *s, size_t max)
 	return s->len < max ? s->len : max;
 }
 
+/* s cut to max bytes, copied to dst (not terminated); its length */
+static uint16_t put(char *dst, const struct zt_str *s, size_t max)
+{
+	size_t n = cut(s, max);
+	if (n)
+		memcpy(dst, s->ptr, n);
+	return (uint16_t)n;
+}
+
 static struct zt_str str(const char *p, size_t n)
 {
 	return (struct zt_str){ n ? p : "", n };
@@ -202,26 +211,19 @@ static int store(struct l7_pending *q, uint32_t dir, const struct zt_frame *f)
 	q->start_ns = f->start_ns;
 	q->end_ns = f->end_ns;
 	q->size = f->size;
-	q->method_len = (uint16_t)cut(&f->method, L7_METHOD_MAX);
-	memcpy(q->method, f->method.ptr ? f->method.ptr : "", q->method_len);
-	q->resource_len = (uint16_t)cut(&f->resource, L7_RESOURCE_MAX);
-	memcpy(q->resource, f->resource.ptr ? f->resource.ptr : "", q->resource_len);
+	q->method_len = put(q->method, &f->method, L7_METHOD_MAX);
+	q->resource_len = put(q->resource, &f->resource, L7_RESOURCE_MAX);
 	if (sl)
 		memcpy(blob, f->statement.ptr, sl);
 	q->stmt_len = sl;
 	off = sl;
 	for (uint32_t i = 0; i < na; i++) {
-		size_t kl = cut(&f->attrs[i].key, L7_ATTR_KEY_MAX), vl = cut(&f->attrs[i].value, L7_ATTR_VALUE_MAX);
 		q->attr[i].koff = (uint32_t)off;
-		q->attr[i].klen = (uint16_t)kl;
-		if (kl)
-			memcpy(blob + off, f->attrs[i].key.ptr, kl);
-		off += kl;
+		q->attr[i].klen = put(blob + off, &f->attrs[i].key, L7_ATTR_KEY_MAX);
+		off += q->attr[i].klen;
 		q->attr[i].voff = (uint32_t)off;
-		q->attr[i].vlen = (uint16_t)vl;
-		if (vl)
-			memcpy(blob + off, f->attrs[i].value.ptr, vl);
-		off += vl;
+		q->attr[i].vlen = put(blob + off, &f->attrs[i].value, L7_ATTR_VALUE_MAX);
+		off += q->attr[i].vlen;
 	}
 	q->attr_count = na;
 	return 0;
@@ -253,10 +255,8 @@ static int keep_early(struct l7_pairer *p, uint32_t dir, const struct zt_frame *
 	e->start_ns = f->start_ns;
 	e->end_ns = f->end_ns ? f->end_ns : f->start_ns;
 	e->size = f->size;
-	e->slen = (uint16_t)cut(&f->status_label, sizeof(e->status_label));
-	memcpy(e->status_label, f->status_label.ptr ? f->status_label.ptr : "", e->slen);
-	e->elen = (uint16_t)cut(&f->error, sizeof(e->error));
-	memcpy(e->error, f->error.ptr ? f->error.ptr : "", e->elen);
+	e->slen = put(e->status_label, &f->status_label, sizeof(e->status_label));
+	e->elen = put(e->error, &f->error, sizeof(e->error));
 	return 1;
 }
 

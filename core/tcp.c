@@ -558,18 +558,14 @@ int tcp_on_event(void *ctx, void *data, size_t size)
 	int later = e->ts_ns > t->horizon && t->dq_len < TCP_DQ_MAX &&
 		    (e->type == ZT_TCP_CONNECT_OK || e->type == ZT_TCP_CONNECT_FAIL || e->type == ZT_TCP_ACCEPT ||
 		     e->type == ZT_TCP_LISTEN);
-	if (later) {
-		t->dq[t->dq_len].ev = *e;
-		t->dq[t->dq_len].since = loop_now_ns();
-		t->dq_len++;
-		return 0;
-	}
-	if (handle(t, e, t->dq_len) != -EAGAIN)
-		return 0;
-	/* Without any discovery plugin nothing will ever resolve. */
-	if (t->dq_len >= TCP_DQ_MAX || !entities_process_count(t->a->ents)) {
-		t->untracked[UT_UNATTRIBUTED]++;
-		return 0;
+	if (!later) {
+		if (handle(t, e, t->dq_len) != -EAGAIN)
+			return 0;
+		/* Without any discovery plugin nothing will ever resolve. */
+		if (t->dq_len >= TCP_DQ_MAX || !entities_process_count(t->a->ents)) {
+			t->untracked[UT_UNATTRIBUTED]++;
+			return 0;
+		}
 	}
 	t->dq[t->dq_len].ev = *e;
 	t->dq[t->dq_len].since = loop_now_ns();

@@ -129,6 +129,18 @@ static int proc_file(struct pstate *s, uint32_t pid, const char *name, char *buf
 	return pd_st_read(path, buf, cap, len);
 }
 
+/* comm as a C string, cut to what the kernel keeps (15 bytes) */
+static void comm_cstr(char cm[16], const char *comm, size_t len)
+{
+	if (!comm)
+		len = 0;
+	if (len > 15)
+		len = 15;
+	if (len)
+		memcpy(cm, comm, len);
+	cm[len] = 0;
+}
+
 static void tell_core(struct pstate *s, uint32_t pid, uint32_t ppid, const char *comm, const char *cid,
 		      const char *app_id)
 {
@@ -148,10 +160,7 @@ static void attach(struct pstate *s, uint32_t pid, uint32_t ppid, const char *co
 	struct pentry *p = proc_insert(s, pid);
 	char cm[16];
 
-	if (comm_len >= sizeof(cm))
-		comm_len = sizeof(cm) - 1;
-	memcpy(cm, comm, comm_len);
-	cm[comm_len] = 0;
+	comm_cstr(cm, comm, comm_len);
 	if (p) {
 		if (p->c != c) {
 			/* join first: c's restart logic must not see a transient
@@ -566,8 +575,8 @@ static struct ctr *ctr_of_cgroup_id(struct pstate *s, uint64_t cgid, char *fallb
 		struct file_handle fh;
 		uint64_t id;
 	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = PD_FILEID_KERNFS } };
-	char link[64], path[CGROUP_BUF], line[CGROUP_BUF + 8];
-	struct cg_proc_paths pp;
+	char link[64], path[CGROUP_BUF];
+	struct cg_proc_paths pp = { .lines = 1 };
 	size_t ml;
 	ssize_t n;
 	int fd;
@@ -582,13 +591,10 @@ static struct ctr *ctr_of_cgroup_id(struct pstate *s, uint64_t cgid, char *fallb
 	n = readlink(link, path, sizeof(path) - 1);
 	close(fd);
 	ml = strlen(s->mounts[CP_V2]);
-	if (n <= 0 || (size_t)n < ml || memcmp(path, s->mounts[CP_V2], ml))
-		return NULL;
-	path[n] = 0;
-	/* as /proc/PID/cgroup would have said it */
-	n = snprintf(line, sizeof(line), "0::%s\n", (size_t)n == ml ? "/" : path + ml);
-	if (n <= 0 || (size_t)n >= sizeof(line) || pd_cg_parse_proc_cgroup(line, (size_t)n, &pp))
-		return NULL;
+	if (n <= 0 || (size_t)n < ml || (size_t)n - ml > CG_PATH_MAX || memcmp(path, s->mounts[CP_V2], ml))
+		return NULL; /* (longer paths: malformed, as in /proc/PID/cgroup) */
+	/* the v2 line of /proc/PID/cgroup, as it would have read */
+	pp.v2 = (size_t)n == ml ? (struct cg_slice){ "/", 1 } : (struct cg_slice){ path + ml, (size_t)n - ml };
 	return pd_ctr_resolve(s, &pp, fallback, fblen);
 }
 
@@ -618,10 +624,7 @@ static void on_exec(struct pstate *s, const struct zt_process_event *ev)
 			struct ctr *c2 = ctr_of_cgroup_id(s, ev->cgroup_id, fallback, sizeof(fallback));
 			if (c2 && c2->id) {
 				char cm[16];
-				size_t cl = ev->comm.ptr ? (ev->comm.len < sizeof(cm) - 1 ? ev->comm.len : sizeof(cm) - 1) : 0;
-				if (cl)
-					memcpy(cm, ev->comm.ptr, cl);
-				cm[cl] = 0;
+				comm_cstr(cm, ev->comm.ptr, ev->comm.len);
 				/* (not cached: the cache names containers whose paths
 				 * a live process gave) */
 				tell_core(s, ev->pid, ev->ppid, cm, c2->id, c2->app_id);
