@@ -48,6 +48,7 @@ bench_cleanup() {
 	set +e
 	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
 	[ -n "${hooks_pid:-}" ] && kill -INT "$hooks_pid" 2>/dev/null && wait "$hooks_pid" 2>/dev/null
+	[ -n "${burn_pid:-}" ] && kill -INT "$burn_pid" 2>/dev/null && wait "$burn_pid" 2>/dev/null
 	local s
 	for s in "${bench_servers[@]}"; do
 		kill -"${s%% *}" "${s#* }" 2>/dev/null && wait "${s#* }" 2>/dev/null
@@ -193,8 +194,11 @@ window_end() { # COUNT_FN : sets acpu lost n, and rss (KiB, at the window's end)
 #   on    the agent, default config
 #   both  the agent with agent.l7_local_once off: both ends of a local
 #         connection parsed, what a server with remote clients pays
-# Rounds run them in order, even rounds reversed (ABBA).
-bench_modes=(off hooks on both)
+# Rounds run them in order, even rounds reversed (ABBA). BENCH_MODES
+# replaces the list; it may also name burnPCT modes: bench/zt-burn using
+# PCT % of one core beside the benchmark, no agent and no BPF (what CPU
+# use alone costs the benchmark; its "agent CPU" is the burner's).
+read -r -a bench_modes <<<"${BENCH_MODES:-off hooks on both}"
 bench_hooks="sock_send_length sock_recv_length inet_sock_set_state"
 round_order() { # ROUND
 	local i out=()
@@ -203,20 +207,34 @@ round_order() { # ROUND
 	done
 	echo "${out[*]}"
 }
+burn_pid=''
 mode_begin() { # MODE : resets acpu lost n
 	acpu=- lost=- n=-
 	case $1 in
 	hooks) hooks_start $bench_hooks ;;
 	on) window_begin ;;
 	both) window_begin "$tmp/zerotap-both.json" ;;
+	burn*)
+		[ -x "$build/bench/zt-burn" ] || bench_die "$build/bench/zt-burn not built"
+		"$build/bench/zt-burn" "${1#burn}" >"$tmp/burn.log" 2>&1 &
+		burn_pid=$!
+		burn_t0=$(ticks "$burn_pid") burn_s0=$(date +%s%N)
+		;;
 	esac
 }
-mode_end() { # MODE COUNT_FN : acpu lost n for the agent's modes
+mode_end() { # MODE COUNT_FN : acpu lost n for the agent's modes, acpu for burn
 	case $1 in
 	hooks) hooks_stop ;;
 	on | both)
 		window_end "$2"
 		stop_agent
+		;;
+	burn*)
+		acpu=$(pct "$(awk -v t=$(($(ticks "$burn_pid") - burn_t0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" \
+			"$(awk -v ns=$(($(date +%s%N) - burn_s0)) 'BEGIN { print ns / 1e9 }')")
+		kill -INT "$burn_pid"
+		wait "$burn_pid" || true
+		burn_pid=
 		;;
 	esac
 }

@@ -58,7 +58,7 @@ for pl in 1 16; do
 	done
 done
 
-echo "redis-benchmark -n $nreq -c 50 -t set,get, $rounds rounds per pipeline depth, $(nproc) CPUs, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "redis-benchmark -n $nreq -c 50 -t set,get, $rounds rounds of ${bench_modes[*]} (ABBA) per pipeline depth, $(nproc) CPUs, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| pipeline | round | mode | requests/s (SET, GET mean) | agent CPU (% of a core) | l7 events lost | agent commands / sent |"
 echo "|---|---|---|---|---|---|---|"

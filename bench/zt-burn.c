@@ -2,9 +2,10 @@
 /*
  * zt-burn PERCENT: uses PERCENT % of one core and nothing else (busy for
  * that share of every millisecond, asleep for the rest), until SIGINT or
- * SIGTERM. bench/cpushare.sh runs it beside a benchmark to measure what
- * any process with the agent's CPU use costs the benchmark on this
- * machine, apart from where the agent spends it.
+ * SIGTERM. bench/lib.sh runs it beside a benchmark (BENCH_MODES with
+ * burnPCT modes) to measure what any process with the agent's CPU use
+ * costs the benchmark on this machine, apart from where the agent
+ * spends it.
  */
 #include <signal.h>
 #include <stdio.h>
