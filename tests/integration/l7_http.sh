@@ -22,7 +22,7 @@ source "$(dirname "$0")/tcp_lib.sh"
 # Both sides parsed, each by itself: the server side's parser is what runs
 # for clients on other hosts (by default a connection with both ends here
 # is parsed once, on its client side: agent.l7_local_once, checked at the end).
-ZT_CFG_AGENT_EXTRA='"l7_local_once": false'
+ZT_CFG_AGENT_EXTRA='"l7_local_once": false, "bpf_stats": true'
 
 for c in nginx curl wrk hey tshark; do command -v $c >/dev/null || zt_skip "$c is not installed"; done
 [ -f "$ZT_PLUGIN_DIR/http.so" ] || zt_fail "http plugin not built"
@@ -212,6 +212,18 @@ wrkn=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
 wrka=$(metric_value container_http_requests_total container_id=\""$WRKC"\" destination=\""$dest"\" status=\"200\" || echo 0)
 [ -n "$wrkn" ] && [ "$wrka" = "$wrkn" ] || zt_fail_later "wrk: agent $wrka requests with status 200, wrk ${wrkn:-none}"
 zt_ok "wrk: agent $wrka = wrk $wrkn requests"
+
+# per-probe run time and count (agent.bpf_stats): wrk alone (no
+# pipelining) sent each request in a write of its own and read each
+# answer, and nginx did the reverse, all on traced sockets
+nreq=${wrkn:-0}
+for prog in zt_l7_send zt_l7_recv; do
+	runs=$(metric_value zerotap_bpf_prog_runs_total feature=\"l7\" program=\"$prog\" || echo 0)
+	rt=$(metric_value zerotap_bpf_prog_run_time_seconds_total feature=\"l7\" program=\"$prog\" || echo 0)
+	zt_num_ge "$runs" $((2 * nreq)) && zt_num_gt "$rt" 0 ||
+		zt_fail_later "bpf stats of $prog: $runs runs, $rt s (at least $((2 * nreq)) runs expected)"
+	zt_log "bpf stats: $prog $runs runs, $rt s"
+done
 
 # ---------------------------------------------------------------- latency
 lreq=$(awk '$1 == "[200]" { print $2 }' "$T/heylat.out")
